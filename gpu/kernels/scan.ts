@@ -1,0 +1,385 @@
+// TypeScript side of the selective scan: validates shapes, splits time into chunks and
+// encodes the kernels of scan_*.wgsl. CPU reference: gpu/reference/scan.ts.
+//
+// Time is processed in chunks of T steps (a multiple of 64, so every chunk's row range
+// starts at a byte offset aligned to 256, the largest minStorageBufferOffsetAlignment
+// WebGPU allows). Each dispatch binds only its chunk's rows, so the sequence length is
+// bounded by buffer sizes, not by the 128 MiB binding limit. The forward saves the state
+// at every chunk boundary; the backward recomputes a chunk's states from its saved start
+// state into a scratch of (T + 1, B, DI, N), instead of keeping (L, B, DI, N).
+import { elementCount, Params, ShapeError, specialize, type Binding, type GpuContext, type KernelSpec, type Tensor } from '../context';
+import mathSource from './scan_math.wgsl';
+import forwardSource from './scan_forward.wgsl';
+import recomputeSource from './scan_recompute.wgsl';
+import gateBackwardSource from './scan_gate_backward.wgsl';
+import reduceChannelsSource from './scan_reduce_channels.wgsl';
+import backwardSource from './scan_backward.wgsl';
+import paramGradsSource from './scan_param_grads.wgsl';
+import packSource from './scan_pack.wgsl';
+
+export const scanForwardKernel: KernelSpec = { label: 'scan_forward', source: mathSource + forwardSource };
+export const scanRecomputeKernel: KernelSpec = { label: 'scan_recompute', source: mathSource + recomputeSource };
+export const scanGateBackwardKernel: KernelSpec = { label: 'scan_gate_backward', source: mathSource + gateBackwardSource };
+export const scanReduceChannelsKernel: KernelSpec = { label: 'scan_reduce_channels', source: reduceChannelsSource };
+export const scanBackwardKernel: KernelSpec = { label: 'scan_backward', source: mathSource + backwardSource };
+export const scanParamGradsKernel: KernelSpec = { label: 'scan_param_grads', source: paramGradsSource };
+export const scanPackKernel: KernelSpec = { label: 'scan_pack', source: packSource };
+
+const WORKGROUP_SIZE = 64;
+/** Chunk length used when memory allows; a multiple of 64. */
+const PREFERRED_CHUNK_STEPS = 256;
+/** The largest N the kernels are compiled for (private arrays of N floats per invocation). */
+export const MAX_STATE_SIZE = 256;
+
+export interface ScanShape {
+  /** Batch size. */
+  B: number;
+  /** Time steps. */
+  L: number;
+  /** Channels (d_inner). */
+  DI: number;
+  /** State size per channel (d_state). */
+  N: number;
+  /** Groups of channels sharing B and C; 1 for Mamba. */
+  G: number;
+}
+
+/** Rows of B and C: Mamba's x_proj output [dt | B | C], one row per token. */
+export interface XbcView {
+  tensor: Tensor;
+  rowStride: number;
+  bOffset: number;
+  cOffset: number;
+}
+
+/** A column slice of a row-major tensor with one row per token (for example z in xz). */
+export interface ColumnView {
+  tensor: Tensor;
+  rowStride: number;
+  colOffset: number;
+}
+
+const specialized = new Map<string, KernelSpec>();
+
+function kernelFor(kernel: KernelSpec, N: number): KernelSpec {
+  const key = `${kernel.label}:${N}`;
+  let spec = specialized.get(key);
+  if (!spec) {
+    spec = specialize(kernel, { N_STATE: N });
+    specialized.set(key, spec);
+  }
+  return spec;
+}
+
+/** Validates the dims and returns the chunk length T used for them on this device. */
+export function scanChunkSteps(ctx: GpuContext, shape: ScanShape, widestRow: number): number {
+  const { B, L, DI, N, G } = shape;
+  for (const [name, value] of Object.entries(shape)) {
+    if (!Number.isInteger(value) || value < 1) throw new ShapeError(`scan: ${name} = ${value} must be a positive integer`);
+  }
+  if (DI % G !== 0) throw new ShapeError(`scan: DI = ${DI} is not a multiple of the group count G = ${G}`);
+  if (N > MAX_STATE_SIZE) throw new ShapeError(`scan: N = ${N} exceeds the supported state size ${MAX_STATE_SIZE}`);
+
+  const limit = ctx.limits.maxStorageBufferBindingSize;
+  const rowBytes = B * Math.max(widestRow, DI * N) * 4;
+  let steps = PREFERRED_CHUNK_STEPS;
+  while (steps > 64 && (steps + 1) * rowBytes > limit) steps -= 64;
+  if ((steps + 1) * rowBytes > limit) {
+    throw new ShapeError(
+      `scan: B = ${B}, DI = ${DI}, N = ${N} needs ${65 * rowBytes} bytes per 64-step chunk, over the ` +
+        `${limit}-byte binding limit. Reduce the batch size.`,
+    );
+  }
+  return L <= steps ? L : steps;
+}
+
+function chunkCount(L: number, steps: number): number {
+  return Math.ceil(L / steps);
+}
+
+/** Byte range of rows [t0 * B, t1 * B) of a tensor whose rows have `width` floats. */
+function rowRange(tensor: Tensor, B: number, width: number, t0: number, t1: number): Binding {
+  return { buffer: tensor.buffer, offset: tensor.byteOffset + t0 * B * width * 4, size: (t1 - t0) * B * width * 4 };
+}
+
+function expectElements(tensor: Tensor, count: number, what: string): void {
+  if (elementCount(tensor.shape) < count) {
+    throw new ShapeError(`scan: ${what} "${tensor.label}" has shape [${tensor.shape}], fewer than the ${count} elements needed`);
+  }
+}
+
+function checkXbc(xbc: XbcView, shape: ScanShape, what: string): void {
+  const width = shape.G * shape.N;
+  if (xbc.bOffset + width > xbc.rowStride || xbc.cOffset + width > xbc.rowStride) {
+    throw new ShapeError(`scan: ${what} columns B@${xbc.bOffset} and C@${xbc.cOffset} of width ${width} overflow its row stride ${xbc.rowStride}`);
+  }
+  expectElements(xbc.tensor, shape.L * shape.B * xbc.rowStride, what);
+}
+
+function checkColumns(view: ColumnView, shape: ScanShape, what: string): void {
+  if (view.colOffset + shape.DI > view.rowStride) {
+    throw new ShapeError(`scan: ${what} columns ${view.colOffset}..${view.colOffset + shape.DI} overflow its row stride ${view.rowStride}`);
+  }
+  expectElements(view.tensor, shape.L * shape.B * view.rowStride, what);
+}
+
+/** Number of state slots a forward with saved chunk states needs: one per boundary. */
+export function scanStateSlots(ctx: GpuContext, shape: ScanShape, xbcStride: number): number {
+  return chunkCount(shape.L, scanChunkSteps(ctx, shape, xbcStride)) + 1;
+}
+
+/** Packs A = -exp(A_log), D and the delta bias into the (DI, N + 2) channel tensor. */
+export function encodeScanPack(ctx: GpuContext, args: { DI: number; N: number; aLog: Tensor; D: Tensor; deltaBias: Tensor; channel: Tensor }): void {
+  const { DI, N } = args;
+  expectElements(args.aLog, DI * N, 'A_log');
+  expectElements(args.D, DI, 'D');
+  expectElements(args.deltaBias, DI, 'delta bias');
+  expectElements(args.channel, DI * (N + 2), 'channel parameters');
+  ctx.dispatch(kernelFor(scanPackKernel, N), {
+    params: new Params().u32(DI),
+    bindings: [args.aLog, args.D, args.deltaBias, args.channel],
+    workgroups: ctx.grid(DI * (N + 2), WORKGROUP_SIZE),
+  });
+}
+
+export interface ScanForwardArgs {
+  /** Input u, (L, B, DI). */
+  u: Tensor;
+  /** Step size before bias and softplus, (L, B, DI). */
+  delta: Tensor;
+  xbc: XbcView;
+  /** Gate; out = y * silu(z) when given. */
+  z?: ColumnView | null;
+  /** [A | D | delta bias] per channel, (DI, N + 2); see encodeScanPack. */
+  channel: Tensor;
+  /**
+   * States, (slots, B, DI, N). With saveChunkStates the scan starts from slot 0 and writes
+   * the state after chunk c to slot c + 1 (scanStateSlots() slots, kept for the backward);
+   * without, it starts from slot 0 and leaves the final state there (generation prefill).
+   */
+  states: Tensor;
+  saveChunkStates: boolean;
+  /** Output, (L, B, DI). */
+  out: Tensor;
+  deltaSoftplus: boolean;
+}
+
+/** Encodes the forward scan over the whole sequence, one dispatch per chunk. */
+export function encodeScanForward(ctx: GpuContext, shape: ScanShape, args: ScanForwardArgs): void {
+  const { B, L, DI, N, G } = shape;
+  const steps = scanChunkSteps(ctx, shape, Math.max(args.xbc.rowStride, args.z?.rowStride ?? 0));
+  const chunks = chunkCount(L, steps);
+  expectElements(args.u, L * B * DI, 'u');
+  expectElements(args.delta, L * B * DI, 'delta');
+  expectElements(args.out, L * B * DI, 'out');
+  expectElements(args.channel, DI * (N + 2), 'channel parameters');
+  expectElements(args.states, (args.saveChunkStates ? chunks + 1 : 1) * B * DI * N, 'states');
+  checkXbc(args.xbc, shape, 'xbc');
+  if (args.z) checkColumns(args.z, shape, 'z');
+
+  const kernel = kernelFor(scanForwardKernel, N);
+  for (let c = 0; c < chunks; c++) {
+    const t0 = c * steps;
+    const t1 = Math.min(L, t0 + steps);
+    const z = args.z ?? { tensor: args.u, rowStride: DI, colOffset: 0 };
+    ctx.dispatch(kernel, {
+      params: new Params()
+        .u32(B)
+        .u32(DI)
+        .u32(G)
+        .u32(t1 - t0)
+        .u32(args.xbc.rowStride)
+        .u32(args.xbc.bOffset)
+        .u32(args.xbc.cOffset)
+        .u32(z.rowStride)
+        .u32(z.colOffset)
+        .u32(args.saveChunkStates ? c : 0)
+        .u32(args.saveChunkStates ? c + 1 : 0)
+        .u32(args.deltaSoftplus ? 1 : 0)
+        .u32(args.z ? 1 : 0),
+      bindings: [
+        rowRange(args.u, B, DI, t0, t1),
+        rowRange(args.delta, B, DI, t0, t1),
+        rowRange(args.xbc.tensor, B, args.xbc.rowStride, t0, t1),
+        rowRange(z.tensor, B, z.rowStride, t0, t1),
+        args.channel,
+        args.states,
+        rowRange(args.out, B, DI, t0, t1),
+      ],
+      workgroups: ctx.grid(B * DI, WORKGROUP_SIZE),
+    });
+  }
+}
+
+/**
+ * Scratch memory of the backward pass, reused across calls and layers: the recomputed
+ * states of one chunk and the per-sequence accumulators. Grows on demand; call destroy().
+ */
+export class ScanWorkspace {
+  private scratch: Tensor | null = null;
+  private accum: Tensor | null = null;
+  constructor(private readonly ctx: GpuContext) {}
+
+  buffers(scratchElements: number, accumElements: number): { scratch: Tensor; accum: Tensor } {
+    if (!this.scratch || elementCount(this.scratch.shape) < scratchElements) {
+      this.ctx.release(this.scratch);
+      this.scratch = this.ctx.tensor('scan scratch states', [scratchElements]);
+    }
+    if (!this.accum || elementCount(this.accum.shape) < accumElements) {
+      this.ctx.release(this.accum);
+      this.accum = this.ctx.tensor('scan accumulators', [accumElements]);
+    }
+    return { scratch: this.scratch, accum: this.accum };
+  }
+
+  destroy(): void {
+    this.ctx.release(this.scratch, this.accum);
+    this.scratch = null;
+    this.accum = null;
+  }
+}
+
+export interface ScanBackwardArgs extends Omit<ScanForwardArgs, 'out' | 'saveChunkStates'> {
+  /** Gradient of the loss with respect to out, (L, B, DI). */
+  dout: Tensor;
+  /** Outputs: du and ddelta (L, B, DI); ddelta is with respect to delta before bias. */
+  du: Tensor;
+  ddelta: Tensor;
+  /** Gate gradient, written into this column view; required when z is given. */
+  dz?: ColumnView | null;
+  /** Gradients of B and C, written at the view's B and C columns (overwritten). */
+  dxbc: XbcView;
+  /** Gradient of A (DI, N), or of A_log when wrtALog is set. */
+  dA: Tensor;
+  wrtALog: boolean;
+  dD: Tensor;
+  dDeltaBias: Tensor;
+  workspace: ScanWorkspace;
+}
+
+/**
+ * Encodes the backward scan. `states` must hold the chunk states saved by the forward
+ * (saveChunkStates) for the same inputs. Five dispatches per chunk, last chunk first.
+ */
+export function encodeScanBackward(ctx: GpuContext, shape: ScanShape, args: ScanBackwardArgs): void {
+  const { B, L, DI, N, G } = shape;
+  const widest = Math.max(args.xbc.rowStride, args.dxbc.rowStride, args.z?.rowStride ?? 0, args.dz?.rowStride ?? 0);
+  const steps = scanChunkSteps(ctx, shape, widest);
+  const chunks = chunkCount(L, steps);
+  for (const [tensor, what] of [
+    [args.u, 'u'],
+    [args.delta, 'delta'],
+    [args.dout, 'dout'],
+    [args.du, 'du'],
+    [args.ddelta, 'ddelta'],
+  ] as const) {
+    expectElements(tensor, L * B * DI, what);
+  }
+  expectElements(args.channel, DI * (N + 2), 'channel parameters');
+  expectElements(args.states, (chunks + 1) * B * DI * N, 'saved chunk states');
+  expectElements(args.dA, DI * N, 'dA');
+  expectElements(args.dD, DI, 'dD');
+  expectElements(args.dDeltaBias, DI, 'ddelta_bias');
+  checkXbc(args.xbc, shape, 'xbc');
+  checkXbc(args.dxbc, shape, 'dxbc');
+  if (args.z) {
+    checkColumns(args.z, shape, 'z');
+    if (!args.dz) throw new ShapeError('scan backward: dz is required when the forward had a gate z');
+    checkColumns(args.dz, shape, 'dz');
+  }
+  if (args.dxbc.tensor.buffer === args.xbc.tensor.buffer) {
+    throw new ShapeError('scan backward: dxbc must not alias xbc');
+  }
+
+  const accumElements = B * DI * (2 * N + 2);
+  const { scratch, accum } = args.workspace.buffers((steps + 1) * B * DI * N, accumElements);
+  const accumView: Tensor = { ...accum, shape: [accumElements] };
+  ctx.clear(accumView);
+
+  const z = args.z ?? { tensor: args.u, rowStride: DI, colOffset: 0 };
+  const dz = args.dz ?? { tensor: args.ddelta, rowStride: DI, colOffset: 0 };
+  const softplus = args.deltaSoftplus ? 1 : 0;
+  const channelGrid = ctx.grid(B * DI, WORKGROUP_SIZE);
+
+  for (let c = chunks - 1; c >= 0; c--) {
+    const t0 = c * steps;
+    const t1 = Math.min(L, t0 + steps);
+    const chunkSteps = t1 - t0;
+    const rows = (tensor: Tensor, width: number) => rowRange(tensor, B, width, t0, t1);
+    const scratchRange: Binding = { buffer: scratch.buffer, offset: scratch.byteOffset, size: (chunkSteps + 1) * B * DI * N * 4 };
+
+    ctx.dispatch(kernelFor(scanRecomputeKernel, N), {
+      params: new Params().u32(B).u32(DI).u32(G).u32(chunkSteps).u32(args.xbc.rowStride).u32(args.xbc.bOffset).u32(c).u32(softplus),
+      bindings: [rows(args.u, DI), rows(args.delta, DI), rows(args.xbc.tensor, args.xbc.rowStride), args.channel, args.states, scratchRange],
+      workgroups: channelGrid,
+    });
+
+    ctx.dispatch(kernelFor(scanGateBackwardKernel, N), {
+      params: new Params()
+        .u32(B)
+        .u32(DI)
+        .u32(G)
+        .u32(chunkSteps)
+        .u32(args.xbc.rowStride)
+        .u32(args.xbc.cOffset)
+        .u32(z.rowStride)
+        .u32(z.colOffset)
+        .u32(dz.rowStride)
+        .u32(dz.colOffset)
+        .u32(args.z ? 1 : 0),
+      bindings: [
+        rows(args.u, DI),
+        rows(args.xbc.tensor, args.xbc.rowStride),
+        rows(z.tensor, z.rowStride),
+        args.channel,
+        scratchRange,
+        rows(args.dout, DI),
+        rows(dz.tensor, dz.rowStride),
+        rows(args.du, DI),
+      ],
+      workgroups: ctx.grid(chunkSteps * B * DI, WORKGROUP_SIZE),
+    });
+
+    const reduceGrid = ctx.grid(chunkSteps * B * G * N, WORKGROUP_SIZE);
+    ctx.dispatch(kernelFor(scanReduceChannelsKernel, N), {
+      params: new Params().u32(B).u32(DI).u32(G).u32(chunkSteps).u32(args.dxbc.rowStride).u32(args.dxbc.cOffset).u32(1),
+      bindings: [rows(args.du, DI), scratchRange, rows(args.dxbc.tensor, args.dxbc.rowStride)],
+      workgroups: reduceGrid,
+    });
+
+    ctx.dispatch(kernelFor(scanBackwardKernel, N), {
+      params: new Params()
+        .u32(B)
+        .u32(DI)
+        .u32(G)
+        .u32(chunkSteps)
+        .u32(args.xbc.rowStride)
+        .u32(args.xbc.bOffset)
+        .u32(args.xbc.cOffset)
+        .u32(softplus),
+      bindings: [
+        rows(args.u, DI),
+        rows(args.delta, DI),
+        rows(args.xbc.tensor, args.xbc.rowStride),
+        args.channel,
+        scratchRange,
+        accumView,
+        rows(args.du, DI),
+        rows(args.ddelta, DI),
+      ],
+      workgroups: channelGrid,
+    });
+
+    ctx.dispatch(kernelFor(scanReduceChannelsKernel, N), {
+      params: new Params().u32(B).u32(DI).u32(G).u32(chunkSteps).u32(args.dxbc.rowStride).u32(args.dxbc.bOffset).u32(0),
+      bindings: [rows(args.du, DI), scratchRange, rows(args.dxbc.tensor, args.dxbc.rowStride)],
+      workgroups: reduceGrid,
+    });
+  }
+
+  ctx.dispatch(kernelFor(scanParamGradsKernel, N), {
+    params: new Params().u32(B).u32(DI).u32(args.wrtALog ? 1 : 0),
+    bindings: [accumView, args.channel, args.dA, args.dD, args.dDeltaBias],
+    workgroups: ctx.grid(DI * (N + 1), WORKGROUP_SIZE),
+  });
+}
