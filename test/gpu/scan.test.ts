@@ -10,7 +10,7 @@ import { assertClose } from '../support/compare';
 import { gpuTest } from '../support/gpu';
 import { f32, loadOracle } from '../support/oracle';
 import { convertCase, toChannelsFirst, type OracleScanCase } from '../support/scan-cases';
-import { Rng } from '../support/random';
+import { Rng } from '../../gpu/util/rng';
 
 /** B and C side by side in one row view, [B | C], as the kernels read them. */
 function packXbc(shape: ScanShape, inputs: ScanInputs): Float32Array {

@@ -1,4 +1,5 @@
-// A small seeded generator (mulberry32 with Box-Muller normals) so tests are repeatable.
+// A small seeded random generator (mulberry32, with Box-Muller normals): parameter
+// initialisation, training windows and tests are repeatable from a seed.
 export class Rng {
   private state: number;
   constructor(seed: number) {

@@ -1,0 +1,158 @@
+// Model configuration and the parameter list of a Mamba language model over audio codes.
+//
+// The model predicts the next sample's class from the previous ones:
+//   embedding (V, D) -> nLayers x [x + Mamba(RMSNorm(x))] -> RMSNorm -> head (V, D)
+// Parameter names follow the state dict of mamba_ssm's MambaLMHeadModel, so checkpoints
+// load in PyTorch (state-spaces/mamba) and back.
+
+export interface ModelConfig {
+  /** Classes per sample: 256 for 8-bit mu-law audio; any size for token tasks. */
+  vocabSize: number;
+  /** Model width D. */
+  dModel: number;
+  nLayers: number;
+  /** SSM state size N per channel. */
+  dState: number;
+  /** Expansion factor E; the inner width is DI = E * D. */
+  expand: number;
+  /** Rank R of the delta projection; mamba_ssm's "auto" is ceil(D / 16). */
+  dtRank: number;
+  /** Causal conv1d width K. */
+  dConv: number;
+  rmsNormEps: number;
+  /**
+   * Per layer: true for selective blocks (delta, B, C computed from the input), false for
+   * the non-selective ablation, where x_proj has no weight and a learned bias instead, so
+   * delta, B and C are the same at every time step.
+   */
+  selective: boolean[];
+  /** Audio models only: the sample rate the model was trained at, in Hz. */
+  sampleRateHz: number;
+  /** How samples map to classes: 'mu-law' (mu = 255) or 'linear' 8-bit; 'tokens' for non-audio tasks. */
+  encoding: 'mu-law' | 'linear' | 'tokens';
+}
+
+export const DEFAULT_CONFIG: ModelConfig = {
+  vocabSize: 256,
+  dModel: 64,
+  nLayers: 8,
+  dState: 16,
+  expand: 2,
+  dtRank: 4,
+  dConv: 4,
+  rmsNormEps: 1e-5,
+  selective: Array(8).fill(true),
+  sampleRateHz: 16000,
+  encoding: 'mu-law',
+};
+
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Inner width DI = expand * dModel. */
+export function innerWidth(config: ModelConfig): number {
+  return config.expand * config.dModel;
+}
+
+/**
+ * Completes a partial config with defaults ("auto" dtRank = ceil(D / 16), every layer
+ * selective) and validates it. Throws ConfigError naming the field and the fix.
+ */
+export type ConfigInput = Partial<Omit<ModelConfig, 'dtRank' | 'selective'>> & { dtRank?: number | 'auto'; selective?: boolean | boolean[] };
+
+export function resolveConfig(partial: ConfigInput): ModelConfig {
+  const merged = { ...DEFAULT_CONFIG, ...partial } as ModelConfig & { dtRank: number | 'auto'; selective: boolean | boolean[] };
+  if (partial.dtRank === undefined || partial.dtRank === 'auto') merged.dtRank = Math.ceil(merged.dModel / 16);
+  if (partial.selective === undefined) merged.selective = Array(merged.nLayers).fill(true);
+  else if (typeof partial.selective === 'boolean') merged.selective = Array(merged.nLayers).fill(partial.selective);
+  const config = merged as ModelConfig;
+
+  const positive: Array<keyof ModelConfig> = ['vocabSize', 'dModel', 'nLayers', 'dState', 'expand', 'dtRank', 'dConv', 'sampleRateHz'];
+  for (const key of positive) {
+    const value = config[key];
+    if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) {
+      throw new ConfigError(`Model config: ${key} = ${JSON.stringify(value)} must be a positive integer.`);
+    }
+  }
+  if (config.dConv > 8) throw new ConfigError(`Model config: dConv = ${config.dConv}; the conv kernels support widths up to 8.`);
+  if (config.dState > 256) throw new ConfigError(`Model config: dState = ${config.dState}; the scan supports up to 256.`);
+  if (!(config.rmsNormEps > 0)) throw new ConfigError(`Model config: rmsNormEps = ${config.rmsNormEps} must be positive.`);
+  if (!Array.isArray(config.selective) || config.selective.length !== config.nLayers) {
+    throw new ConfigError(`Model config: selective must list one boolean per layer (${config.nLayers}), got ${JSON.stringify(config.selective)}.`);
+  }
+  if (!['mu-law', 'linear', 'tokens'].includes(config.encoding)) {
+    throw new ConfigError(`Model config: encoding = ${JSON.stringify(config.encoding)}; use "mu-law", "linear" or "tokens".`);
+  }
+  if (config.encoding !== 'tokens' && config.vocabSize !== 256) {
+    throw new ConfigError(`Model config: ${config.encoding} audio uses 256 classes, not vocabSize = ${config.vocabSize}.`);
+  }
+  return config;
+}
+
+export interface ParameterSpec {
+  /** mamba_ssm state-dict name, e.g. "backbone.layers.0.mixer.in_proj.weight". */
+  name: string;
+  /** Shape as PyTorch stores it (conv1d.weight keeps its middle axis of 1). */
+  shape: number[];
+  /** AdamW applies weight decay to it: matrices only, not A_log, D, biases or norms. */
+  decay: boolean;
+  /** Layer index, or -1 for the embedding, the final norm and the head. */
+  layer: number;
+}
+
+/** Names of one layer's parameters, by role. */
+export function layerParameterNames(layer: number) {
+  const prefix = `backbone.layers.${layer}`;
+  return {
+    norm: `${prefix}.norm.weight`,
+    inProj: `${prefix}.mixer.in_proj.weight`,
+    convWeight: `${prefix}.mixer.conv1d.weight`,
+    convBias: `${prefix}.mixer.conv1d.bias`,
+    xProjWeight: `${prefix}.mixer.x_proj.weight`,
+    xProjBias: `${prefix}.mixer.x_proj.bias`,
+    dtProjWeight: `${prefix}.mixer.dt_proj.weight`,
+    dtProjBias: `${prefix}.mixer.dt_proj.bias`,
+    aLog: `${prefix}.mixer.A_log`,
+    D: `${prefix}.mixer.D`,
+    outProj: `${prefix}.mixer.out_proj.weight`,
+  };
+}
+
+export const EMBEDDING = 'backbone.embedding.weight';
+export const FINAL_NORM = 'backbone.norm_f.weight';
+export const HEAD = 'lm_head.weight';
+
+/** Every parameter of the model, in a fixed order. */
+export function parameterSpecs(config: ModelConfig): ParameterSpec[] {
+  const { vocabSize: V, dModel: D, dState: N, dtRank: R, dConv: K } = config;
+  const DI = innerWidth(config);
+  const specs: ParameterSpec[] = [{ name: EMBEDDING, shape: [V, D], decay: true, layer: -1 }];
+  for (let layer = 0; layer < config.nLayers; layer++) {
+    const names = layerParameterNames(layer);
+    specs.push(
+      { name: names.norm, shape: [D], decay: false, layer },
+      { name: names.inProj, shape: [2 * DI, D], decay: true, layer },
+      { name: names.convWeight, shape: [DI, 1, K], decay: true, layer },
+      { name: names.convBias, shape: [DI], decay: false, layer },
+    );
+    if (config.selective[layer]) specs.push({ name: names.xProjWeight, shape: [R + 2 * N, DI], decay: true, layer });
+    else specs.push({ name: names.xProjBias, shape: [R + 2 * N], decay: false, layer });
+    specs.push(
+      { name: names.dtProjWeight, shape: [DI, R], decay: true, layer },
+      { name: names.dtProjBias, shape: [DI], decay: false, layer },
+      { name: names.aLog, shape: [DI, N], decay: false, layer },
+      { name: names.D, shape: [DI], decay: false, layer },
+      { name: names.outProj, shape: [D, DI], decay: true, layer },
+    );
+  }
+  specs.push({ name: FINAL_NORM, shape: [D], decay: false, layer: -1 }, { name: HEAD, shape: [V, D], decay: true, layer: -1 });
+  return specs;
+}
+
+export function parameterCount(config: ModelConfig): number {
+  return parameterSpecs(config).reduce((sum, spec) => sum + spec.shape.reduce((a, b) => a * b, 1), 0);
+}
