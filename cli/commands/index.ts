@@ -1,0 +1,9 @@
+// Every subcommand of `mamba-audio`, in the order `--help` lists them. To add a command,
+// write cli/commands/<name>.ts exporting a Command (see cli/command.ts) and add it here.
+
+import type { Command } from '../command';
+import { benchAudioCommand } from './bench-audio';
+import { convertCommand } from './convert';
+import { infoCommand } from './info';
+
+export const COMMANDS: readonly Command[] = [infoCommand, convertCommand, benchAudioCommand];
