@@ -45,8 +45,36 @@ const RAISED_LIMITS = [
   'maxStorageBuffersPerShaderStage',
 ] as const;
 
-/** Optional features used when present: timestamps for benchmarks. */
-const OPTIONAL_FEATURES: GPUFeatureName[] = ['timestamp-query'];
+/**
+ * Optional features used when present: timestamps for benchmarks; subgroups for the
+ * generator kernel, which then exchanges values between lanes without barriers.
+ */
+const OPTIONAL_FEATURES: GPUFeatureName[] = ['timestamp-query', 'subgroups'];
+
+function adapterName(adapter: GPUAdapter): string {
+  const info = adapter.info;
+  return [info?.vendor, info?.architecture, info?.device, info?.description].filter((part) => part).join(' ') || 'unknown adapter';
+}
+
+function isSoftwareAdapter(adapter: GPUAdapter): boolean {
+  const info = adapter.info as GPUAdapterInfo & { isFallbackAdapter?: boolean };
+  return info?.isFallbackAdapter === true || /swiftshader|llvmpipe|lavapipe|software/i.test(adapterName(adapter));
+}
+
+async function openDevice(adapter: GPUAdapter, mode: AdapterMode, isFallbackAdapter: boolean, options: AcquireOptions): Promise<AcquiredDevice> {
+  const requiredLimits: Record<string, number> = {};
+  for (const name of RAISED_LIMITS) {
+    const value = adapter.limits[name];
+    if (typeof value === 'number') requiredLimits[name] = value;
+  }
+  const requiredFeatures = OPTIONAL_FEATURES.filter((feature) => adapter.features.has(feature));
+  const device = await adapter.requestDevice({
+    label: options.label ?? 'mamba-audio engine',
+    requiredLimits,
+    requiredFeatures,
+  });
+  return { device, adapter, mode, adapterName: adapterName(adapter), isFallbackAdapter };
+}
 
 /**
  * Requests an adapter, preferring a real one, then compatibility mode, then a fallback
@@ -60,7 +88,11 @@ export async function acquireDevice(gpu: GPU, options: AcquireOptions = {}): Pro
   attempts.push({ mode: 'compatibility', request: { featureLevel: 'compatibility' } as GPURequestAdapterOptions });
   attempts.push({ mode: 'fallback', request: { forceFallbackAdapter: true } });
 
+  // A browser may answer the default request with a software adapter (Chromium returns
+  // SwiftShader there and reaches lavapipe only in compatibility mode), so a fallback
+  // adapter is kept only while no later request yields a better one.
   const tried: string[] = [];
+  let best: { adapter: GPUAdapter; mode: AdapterMode; isFallback: boolean } | null = null;
   for (const attempt of attempts) {
     tried.push(attempt.mode);
     let adapter: GPUAdapter | null = null;
@@ -71,28 +103,10 @@ export async function acquireDevice(gpu: GPU, options: AcquireOptions = {}): Pro
       adapter = null;
     }
     if (!adapter) continue;
-
-    const requiredLimits: Record<string, number> = {};
-    for (const name of RAISED_LIMITS) {
-      const value = adapter.limits[name];
-      if (typeof value === 'number') requiredLimits[name] = value;
-    }
-    const requiredFeatures = OPTIONAL_FEATURES.filter((feature) => adapter.features.has(feature));
-    const device = await adapter.requestDevice({
-      label: options.label ?? 'mamba-audio engine',
-      requiredLimits,
-      requiredFeatures,
-    });
-
-    const info = adapter.info;
-    const adapterName =
-      [info?.vendor, info?.architecture, info?.device, info?.description].filter((part) => part).join(' ') ||
-      'unknown adapter';
-    const isFallbackAdapter =
-      attempt.mode === 'fallback' ||
-      (info as GPUAdapterInfo & { isFallbackAdapter?: boolean })?.isFallbackAdapter === true ||
-      /swiftshader|llvmpipe|lavapipe|software/i.test(adapterName);
-    return { device, adapter, mode: attempt.mode, adapterName, isFallbackAdapter };
+    const isFallback = attempt.mode === 'fallback' || isSoftwareAdapter(adapter);
+    if (!best || (best.isFallback && !isFallback)) best = { adapter, mode: attempt.mode, isFallback };
+    if (!isFallback) break;
   }
+  if (best) return openDevice(best.adapter, best.mode, best.isFallback, options);
   throw new NoAdapterError(tried);
 }

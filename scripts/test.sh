@@ -9,3 +9,5 @@ bash scripts/install-system-deps.sh
 # no other dependency needs an install script on Linux.
 npm ci --ignore-scripts --no-audit --no-fund
 npm test
+# End-to-end: the web build in Debian's Chromium, driven by Playwright.
+npm run e2e

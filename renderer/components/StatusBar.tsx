@@ -1,0 +1,81 @@
+// Bottom bar: the WebGPU adapter in use, the loaded model and the host (desktop or web),
+// plus a banner when the adapter is a software fallback or WebGPU failed.
+
+import { ENGINE_ERROR_TEXT } from '../engine/errors';
+import type { AdapterSummary } from '../engine/protocol';
+import { useEngine, useServices } from '../state/react';
+
+export function StatusBar() {
+  const { platform } = useServices();
+  const status = useEngine((state) => state.status);
+  const adapter = useEngine((state) => state.adapter);
+  const model = useEngine((state) => state.model);
+  let adapterText = 'unavailable';
+  if (adapter) adapterText = adapter.name;
+  else if (status === 'starting') adapterText = 'starting…';
+
+  return (
+    <footer className="status-bar">
+      <span className={`status-dot status-${status}`} aria-hidden />
+      <span className="status-item" title={adapter ? adapterTooltip(adapter) : undefined}>
+        <span className="muted">WebGPU </span>
+        <span data-testid="adapter-name">{adapterText}</span>
+        {adapter?.backend && <span className="muted"> · {adapter.backend}</span>}
+        {adapter && adapter.requestMode !== 'default' && <span className="muted"> · {adapter.requestMode} mode</span>}
+        {adapter?.isFallbackAdapter && (
+          <span className="badge badge-warning" data-testid="fallback-badge">
+            fallback
+          </span>
+        )}
+      </span>
+      <span className="status-item">
+        <span className="muted">Model </span>
+        {model ? `${model.name} · ${model.layers} layers · D ${model.modelWidth}` : 'none loaded'}
+      </span>
+      <span className="status-spacer" />
+      <span className="status-item muted">{platform.kind === 'electron' ? 'Desktop app' : 'Web mode'}</span>
+    </footer>
+  );
+}
+
+function adapterTooltip(adapter: AdapterSummary): string {
+  const limits = adapter.limits;
+  return [
+    `vendor: ${adapter.vendor || '–'}, architecture: ${adapter.architecture || '–'}`,
+    `requested with: ${adapter.requestMode}`,
+    `max storage binding: ${Math.round(limits.maxStorageBufferBindingSize / 2 ** 20)} MiB`,
+    `features: ${adapter.features.join(', ') || 'none'}`,
+  ].join('\n');
+}
+
+/** Banner under the header for a fallback adapter or an engine that failed to start. */
+export function AdapterBanner() {
+  const services = useServices();
+  const status = useEngine((state) => state.status);
+  const adapter = useEngine((state) => state.adapter);
+  const error = useEngine((state) => state.error);
+
+  if (status === 'failed' && error) {
+    return (
+      <div className="banner banner-error" role="alert" data-testid="engine-banner">
+        <div>
+          <strong>{ENGINE_ERROR_TEXT[error.code].title}.</strong> {error.message} <span className="hint">{error.hint}</span>
+        </div>
+        <button className="button" onClick={() => void services.restartEngine()}>
+          Restart engine
+        </button>
+      </div>
+    );
+  }
+  if (adapter?.isFallbackAdapter) {
+    return (
+      <div className="banner banner-warning" role="status" data-testid="fallback-banner">
+        <div>
+          <strong>Software fallback adapter in use ({adapter.name}).</strong> WebGPU runs on the CPU here, so training and generation are much
+          slower than on a GPU. Update the graphics driver, or on Linux install Mesa's Vulkan driver, to use real hardware.
+        </div>
+      </div>
+    );
+  }
+  return null;
+}

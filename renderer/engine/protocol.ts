@@ -1,0 +1,222 @@
+// Message protocol between the UI thread and the engine worker (renderer/engine/worker.ts).
+//
+// - The UI sends requests `{ kind: 'request', id, command, payload }`. The worker replies
+//   to each with exactly one response carrying the same id: `ok: true` with the command's
+//   result, or `ok: false` with an EngineError.
+// - The worker also sends events with no id: training progress, generated audio chunks,
+//   and errors that belong to no request (a lost device).
+// - Audio, codes, traces and checkpoints travel as typed arrays. Senders transfer their
+//   buffers (see `collectTransferables`), so a sender must not use an array after sending.
+//
+// Units: sample rates in Hz, times in seconds, positions and lengths of audio in samples
+// at the model rate, losses in nats per sample (cross-entropy over 256 mu-law classes).
+
+export const ENGINE_PROTOCOL_VERSION = 1;
+
+/** Error codes; each has a user-facing explanation in renderer/engine/errors.ts. */
+export type EngineErrorCode =
+  | 'no-webgpu'
+  | 'no-adapter'
+  | 'device-lost'
+  | 'out-of-memory'
+  | 'bad-checkpoint'
+  | 'no-model'
+  | 'busy'
+  | 'invalid-request'
+  | 'engine-unavailable'
+  | 'internal';
+
+export interface EngineError {
+  code: EngineErrorCode;
+  /** Description of the failure in words, naming the value involved. */
+  message: string;
+  /** Advice on what the user can do about it. */
+  hint: string;
+}
+
+/** Request that produced the adapter: the options passed to `navigator.gpu.requestAdapter`. */
+export type AdapterRequestMode = 'default' | 'compatibility' | 'force-fallback';
+
+export interface AdapterSummary {
+  /** Human-readable name for the UI, built from the adapter info. */
+  name: string;
+  vendor: string;
+  architecture: string;
+  description: string;
+  /** Backend reported by Chromium with developer features on (`vulkan`, `openGLES`, ...), else ''. */
+  backend: string;
+  /** Software or fallback adapter (SwiftShader, or one the browser flags as fallback). */
+  isFallbackAdapter: boolean;
+  requestMode: AdapterRequestMode;
+  /** WebGPU features the adapter offers, sorted. */
+  features: string[];
+  limits: {
+    maxStorageBufferBindingSize: number;
+    maxBufferSize: number;
+    maxComputeWorkgroupStorageSize: number;
+    maxComputeInvocationsPerWorkgroup: number;
+    maxStorageBuffersPerShaderStage: number;
+  };
+}
+
+export interface ModelSummary {
+  /** Checkpoint file name, or `default` for the embedded model. */
+  name: string;
+  source: 'default' | 'checkpoint';
+  parameterCount: number;
+  layers: number;
+  /** Model width D. */
+  modelWidth: number;
+  /** SSM state size N. */
+  stateSize: number;
+  sampleRateHz: number;
+}
+
+export interface TrainConfig {
+  learningRate: number;
+  /** Windows per optimizer step (B). */
+  batchSize: number;
+  /** Length of one training window in samples (L). */
+  windowSamples: number;
+  maxSteps: number;
+  /** Fraction of the span held out, at its end, for the validation loss. */
+  validationFraction: number;
+  weightDecay: number;
+  /** Global gradient-norm clip; 0 turns clipping off. */
+  gradClipNorm: number;
+  /** Steps between validation-loss evaluations. */
+  validateEverySteps: number;
+  /** Steps between checkpoint events; 0 sends one only at the end. */
+  checkpointEverySteps: number;
+  seed: number;
+}
+
+export interface GenerateConfig {
+  lengthSec: number;
+  /** Softmax temperature; 1 samples the model's distribution unchanged. */
+  temperature: number;
+  /** Nucleus sampling mass in (0, 1]; 1 turns it off. */
+  topP: number;
+  seed: number;
+  sampleRateHz: number;
+}
+
+export type TraceKind = 'delta' | 'gate' | 'stateNorm';
+
+/**
+ * One layer's trace over time. `data` has `timeSteps * channels` values, time-major:
+ * the value of step t, channel c is `data[t * channels + c]`. Step t covers the audio
+ * samples `[t * samplesPerStep, (t + 1) * samplesPerStep)` of the inspected clip.
+ */
+export interface SelectivityTrace {
+  layer: number;
+  kind: TraceKind;
+  timeSteps: number;
+  channels: number;
+  samplesPerStep: number;
+  data: Float32Array;
+}
+
+export type TrainCommand =
+  | {
+      action: 'start';
+      config: TrainConfig;
+      /** Mu-law codes (0..255) of the training span at the model rate. */
+      trainCodes: Uint8Array;
+      validationCodes: Uint8Array;
+    }
+  | { action: 'pause' }
+  | { action: 'resume' }
+  | { action: 'stop' };
+
+export type GenerateCommand =
+  | {
+      action: 'start';
+      config: GenerateConfig;
+      /** Mu-law codes the recurrent state is primed with, or null to start from silence. */
+      promptCodes: Uint8Array | null;
+    }
+  | { action: 'stop' };
+
+/** Every command with its request payload and its result. */
+export interface EngineCommands {
+  init: { payload: Record<string, never>; result: AdapterSummary };
+  loadModel: { payload: { checkpoint: Uint8Array; name: string }; result: ModelSummary };
+  loadDefaultModel: { payload: Record<string, never>; result: ModelSummary };
+  train: { payload: TrainCommand; result: { accepted: true } };
+  generate: { payload: GenerateCommand; result: { accepted: true } };
+  inspect: {
+    payload: { codes: Uint8Array; sampleRateHz: number };
+    result: { traces: SelectivityTrace[] };
+  };
+  /** Serializes the current weights as a safetensors file. */
+  exportCheckpoint: { payload: Record<string, never>; result: { bytes: Uint8Array; step: number } };
+}
+
+export type EngineCommandName = keyof EngineCommands;
+export type EnginePayload<C extends EngineCommandName> = EngineCommands[C]['payload'];
+export type EngineResult<C extends EngineCommandName> = EngineCommands[C]['result'];
+
+export type EngineRequest = {
+  [C in EngineCommandName]: { kind: 'request'; id: number; command: C; payload: EnginePayload<C> };
+}[EngineCommandName];
+
+export type EngineResponse =
+  | { [C in EngineCommandName]: { kind: 'response'; id: number; command: C; ok: true; result: EngineResult<C> } }[EngineCommandName]
+  | { kind: 'response'; id: number; command: EngineCommandName; ok: false; error: EngineError };
+
+export type TrainRunState = 'running' | 'paused' | 'stopped' | 'finished';
+
+export interface TrainProgress {
+  step: number;
+  /** Training loss of this step. */
+  loss: number;
+  /** Validation loss, present on the steps where it was evaluated. */
+  valLoss?: number;
+  samplesPerSec: number;
+  /** Estimated seconds until maxSteps. */
+  etaSec: number;
+}
+
+export type EngineEvent =
+  | ({ kind: 'event'; type: 'trainProgress' } & TrainProgress)
+  | { kind: 'event'; type: 'trainState'; state: TrainRunState }
+  | { kind: 'event'; type: 'checkpoint'; step: number; loss: number | null; bytes: Uint8Array }
+  | { kind: 'event'; type: 'generateChunk'; samples: Float32Array; startSample: number; sampleRateHz: number }
+  | { kind: 'event'; type: 'generateEnd'; totalSamples: number; reason: 'complete' | 'stopped' }
+  | { kind: 'event'; type: 'error'; error: EngineError };
+
+export type EngineEventType = EngineEvent['type'];
+export type EngineEventOf<T extends EngineEventType> = Extract<EngineEvent, { type: T }>;
+
+export type WorkerToUiMessage = EngineResponse | EngineEvent;
+
+const COMMAND_NAMES: readonly EngineCommandName[] = ['init', 'loadModel', 'loadDefaultModel', 'train', 'generate', 'inspect', 'exportCheckpoint'];
+
+export function isEngineCommandName(value: unknown): value is EngineCommandName {
+  return typeof value === 'string' && (COMMAND_NAMES as readonly string[]).includes(value);
+}
+
+/**
+ * Collects the buffers of every typed array in a message, for postMessage's transfer
+ * list. Shared buffers are skipped (they cannot be transferred), and a buffer reached
+ * twice is listed once, since listing it twice makes postMessage throw.
+ */
+export function collectTransferables(message: unknown): ArrayBuffer[] {
+  const found = new Set<ArrayBuffer>();
+  const visit = (value: unknown, depth: number): void => {
+    if (depth > 6 || value === null || typeof value !== 'object') return;
+    if (ArrayBuffer.isView(value)) {
+      if (value.buffer instanceof ArrayBuffer) found.add(value.buffer);
+      return;
+    }
+    if (value instanceof ArrayBuffer) {
+      found.add(value);
+      return;
+    }
+    const children = Array.isArray(value) ? value : Object.values(value);
+    for (const child of children) visit(child, depth + 1);
+  };
+  visit(message, 0);
+  return [...found];
+}

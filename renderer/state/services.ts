@@ -1,0 +1,247 @@
+// Builds the stores, connects them to the engine worker's events and to the platform, and
+// contains the actions that span several stores (menu commands, projects, checkpoints).
+// Nothing here touches React; renderer/state/react.tsx exposes the result to components.
+
+import type { StoreApi } from 'zustand/vanilla';
+
+import type { MenuCommand } from '../../app/ipc-contract';
+import type { EngineClient } from '../engine/engine-client';
+import { ENGINE_ERROR_TEXT, toEngineError } from '../engine/errors';
+import type { EngineError } from '../engine/protocol';
+import type { ClipLoadResult } from '../audio-bridge';
+import type { Platform } from '../platform';
+import { createEngineStore, type EngineState } from './engine-store';
+import { createGenerateStore, DEFAULT_GENERATE_SETTINGS, type ChunkPlayer, type GenerateState } from './generate-store';
+import { createInspectStore, type InspectState } from './inspect-store';
+import { createLibraryStore, selectedClip, type LibraryState } from './library-store';
+import { parseProject, PROJECT_FORMAT, PROJECT_VERSION, serializeProject } from './project';
+import { createTrainStore, DEFAULT_TRAIN_CONFIG, type TrainState } from './train-store';
+import { createUiStore, type UiState, type ViewId } from './ui-store';
+
+export interface AppServices {
+  platform: Platform;
+  ui: StoreApi<UiState>;
+  engine: StoreApi<EngineState>;
+  library: StoreApi<LibraryState>;
+  train: StoreApi<TrainState>;
+  generate: StoreApi<GenerateState>;
+  inspect: StoreApi<InspectState>;
+  /** Replaces the engine worker, e.g. after the device was lost, and initializes it. */
+  restartEngine(): Promise<void>;
+  runMenuCommand(command: MenuCommand): void;
+  openCheckpointFile(): Promise<void>;
+  /** Asks the engine for its current weights and saves them where the user chooses. */
+  saveModelCheckpoint(): Promise<void>;
+  saveProject(): Promise<void>;
+  openProject(): Promise<void>;
+  dispose(): void;
+}
+
+export interface ServiceOptions {
+  platform: Platform;
+  startEngine(): EngineClient;
+  loadClip(bytes: Uint8Array, fileName: string): Promise<ClipLoadResult>;
+  encodeWav(samples: Float32Array, sampleRateHz: number): Uint8Array;
+  createPlayer(sampleRateHz: number): ChunkPlayer;
+  modelSampleRateHz: number;
+}
+
+const VIEW_COMMANDS: Partial<Record<MenuCommand, ViewId>> = {
+  'view-library': 'library',
+  'view-train': 'train',
+  'view-generate': 'generate',
+  'view-inspect': 'inspect',
+};
+
+export function createAppServices(options: ServiceOptions): AppServices {
+  const { platform } = options;
+  let client = options.startEngine();
+  const getEngine = (): EngineClient => client;
+  const engineSubscriptions: Array<() => void> = [];
+  const platformSubscriptions: Array<() => void> = [];
+
+  const ui = createUiStore();
+  const reportProblem = (title: string, message: string, hint: string): void => {
+    ui.getState().notify({ level: 'error', title, message, hint });
+  };
+  const reportEngineError = (error: EngineError): void => {
+    ui.getState().notify({ level: 'error', title: ENGINE_ERROR_TEXT[error.code].title, message: error.message, hint: error.hint });
+  };
+
+  const engine = createEngineStore(getEngine);
+  const library = createLibraryStore({ platform, loadClip: options.loadClip, reportProblem });
+  const loadCheckpointIntoEngine = async (bytes: Uint8Array, name: string): Promise<boolean> => {
+    const model = await engine.getState().loadCheckpoint(bytes, name);
+    const error = engine.getState().error;
+    if (!model && error) reportEngineError(error);
+    return model !== null;
+  };
+  const train = createTrainStore({ getEngine, platform, loadCheckpointIntoEngine, reportProblem, now: () => Date.now() });
+  const generate = createGenerateStore({
+    getEngine,
+    platform,
+    sampleRateHz: options.modelSampleRateHz,
+    createPlayer: options.createPlayer,
+    encodeWav: options.encodeWav,
+    reportProblem,
+  });
+  const inspect = createInspectStore(getEngine);
+
+  function connectEngineEvents(target: EngineClient): void {
+    engineSubscriptions.push(
+      target.on('trainProgress', (event) => train.getState().applyProgress(event)),
+      target.on('trainState', (event) => train.getState().applyRunState(event.state)),
+      target.on('checkpoint', (event) => void train.getState().storeCheckpoint(event.step, event.loss, event.bytes)),
+      target.on('generateChunk', (event) => generate.getState().appendChunk(event.samples, event.startSample)),
+      target.on('generateEnd', (event) => generate.getState().finish(event.reason)),
+      target.on('error', (event) => {
+        engine.getState().reportError(event.error);
+        reportEngineError(event.error);
+        if (event.error.code === 'device-lost') {
+          // Work in flight died with the device; show it as failed rather than running.
+          if (['starting', 'running', 'paused', 'stopping'].includes(train.getState().status)) train.getState().applyRunState('stopped');
+          void generate.getState().stop();
+        }
+      }),
+    );
+  }
+  connectEngineEvents(client);
+  void engine.getState().initialize();
+
+  platformSubscriptions.push(
+    platform.onMenuCommand((command) => services.runMenuCommand(command)),
+    platform.onOpenRecentRequested((key) => void library.getState().openRecent(key)),
+    platform.onRecentChanged((entries) => library.setState({ recent: entries.filter((entry) => entry.kind === 'audio') })),
+  );
+  void library.getState().refreshRecent();
+  void train.getState().refreshCheckpoints();
+
+  const services: AppServices = {
+    platform,
+    ui,
+    engine,
+    library,
+    train,
+    generate,
+    inspect,
+
+    async restartEngine() {
+      for (const unsubscribe of engineSubscriptions.splice(0)) unsubscribe();
+      client.terminate();
+      client = options.startEngine();
+      connectEngineEvents(client);
+      engine.getState().reset();
+      await engine.getState().initialize();
+    },
+
+    runMenuCommand(command) {
+      const view = VIEW_COMMANDS[command];
+      if (view) {
+        ui.getState().setView(view);
+        return;
+      }
+      switch (command) {
+        case 'open-audio':
+          void library.getState().openFromPicker();
+          return;
+        case 'open-checkpoint':
+          void services.openCheckpointFile();
+          return;
+        case 'open-project':
+          void services.openProject();
+          return;
+        case 'save-project':
+          void services.saveProject();
+          return;
+        case 'save-checkpoint':
+          void services.saveModelCheckpoint();
+          return;
+        case 'export-wav':
+          void generate.getState().exportWav();
+          return;
+        case 'toggle-playback':
+          ui.getState().requestPlaybackToggle();
+          return;
+      }
+    },
+
+    async openCheckpointFile() {
+      try {
+        const [file] = await platform.openFiles('checkpoint', { multiple: false });
+        if (file) await loadCheckpointIntoEngine(file.bytes, file.name);
+      } catch (error) {
+        reportProblem('Could not open the checkpoint', (error as Error).message, 'Pick a readable .safetensors file.');
+      }
+    },
+
+    async saveModelCheckpoint() {
+      try {
+        const { bytes, step } = await client.request('exportCheckpoint', {});
+        await platform.saveFile('checkpoint', `mamba-audio-step-${step}.safetensors`, bytes);
+      } catch (error) {
+        reportEngineError(toEngineError(error));
+      }
+    },
+
+    async saveProject() {
+      const { clips, selectedId } = library.getState();
+      const bytes = serializeProject({
+        format: PROJECT_FORMAT,
+        version: PROJECT_VERSION,
+        savedAtMs: Date.now(),
+        clips: clips.filter((clip) => clip.status !== 'failed').map((clip) => ({ name: clip.fileName, path: clip.path, region: clip.region })),
+        selectedClip: clips.find((clip) => clip.id === selectedId)?.fileName ?? null,
+        train: train.getState().config,
+        generate: generate.getState().settings,
+      });
+      try {
+        await platform.saveFile('project', 'project.mambaproj', bytes);
+      } catch (error) {
+        reportProblem('Could not save the project', (error as Error).message, 'Choose another folder and try again.');
+      }
+    },
+
+    async openProject() {
+      try {
+        const [file] = await platform.openFiles('project', { multiple: false });
+        if (!file) return;
+        const parsed = parseProject(file.bytes, { train: DEFAULT_TRAIN_CONFIG, generate: DEFAULT_GENERATE_SETTINGS });
+        if (!parsed.ok) {
+          reportProblem('Could not open the project', parsed.message, 'Pick a .mambaproj file saved by mamba-audio.');
+          return;
+        }
+        const { project } = parsed;
+        train.getState().setConfig(project.train);
+        generate.getState().setSettings(project.generate);
+
+        // Regions are restored on clips that are already open; the others must be reopened.
+        const open = library.getState().clips;
+        const missing: string[] = [];
+        for (const saved of project.clips) {
+          const clip = open.find((candidate) => candidate.fileName === saved.name);
+          if (clip) library.getState().setRegion(clip.id, saved.region);
+          else missing.push(saved.name);
+        }
+        if (missing.length > 0) {
+          ui.getState().notify({
+            level: 'info',
+            title: 'Project settings restored',
+            message: `Open these clips to use them: ${missing.join(', ')}.`,
+            hint: 'Clips are not stored in the project; open them from disk, then open the project again to restore their regions.',
+          });
+        }
+      } catch (error) {
+        reportProblem('Could not open the project', (error as Error).message, 'Pick a readable .mambaproj file.');
+      }
+    },
+
+    dispose() {
+      for (const unsubscribe of [...engineSubscriptions.splice(0), ...platformSubscriptions.splice(0)]) unsubscribe();
+      client.terminate();
+    },
+  };
+
+  return services;
+}
+
+export { selectedClip };
