@@ -20,6 +20,8 @@ export interface PositionalSpec {
   name: string;
   description: string;
   optional?: boolean;
+  /** The last positional only: takes every remaining argument (one or more, or none if optional). */
+  variadic?: boolean;
 }
 
 /** A mistake in the command line. The CLI prints the message and exits with status 2. */
@@ -127,7 +129,8 @@ export function parseArgs(argv: readonly string[], options: readonly OptionSpec[
   if (found.length < required) {
     throw new UsageError(`missing ${positionals.slice(found.length, required).map((p) => p.name).join(' and ')}`);
   }
-  if (found.length > positionals.length) {
+  const variadic = positionals.length > 0 && positionals[positionals.length - 1].variadic === true;
+  if (found.length > positionals.length && !variadic) {
     throw new UsageError(`unexpected argument '${found[positionals.length]}'`);
   }
   return new ParsedArgs(found, values);

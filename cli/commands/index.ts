@@ -4,6 +4,8 @@
 import type { Command } from '../command';
 import { benchAudioCommand } from './bench-audio';
 import { convertCommand } from './convert';
+import { finetuneCommand } from './finetune';
 import { infoCommand } from './info';
+import { trainCommand } from './train';
 
-export const COMMANDS: readonly Command[] = [infoCommand, convertCommand, benchAudioCommand];
+export const COMMANDS: readonly Command[] = [infoCommand, convertCommand, trainCommand, finetuneCommand, benchAudioCommand];

@@ -1,0 +1,292 @@
+// The Mamba language model on the GPU, for training and for the parallel forward
+// (inspection, prompt prefill).
+//
+//   x_0 = embedding[code]                                  (L, B, D)
+//   x_{l+1} = x_l + Mamba_l(RMSNorm_l(x_l))                  prenorm residual blocks
+//   logits = head(RMSNorm_f(x_nLayers))                    (L, B, V)
+//
+// Every activation the backward pass needs is kept per layer in an ActivationSet sized
+// for one (B, L); the scan keeps only its chunk-boundary states. Buffers are allocated
+// once per shape and reused, so a training loop does not grow GPU memory.
+import type { GpuContext, Tensor } from '../context';
+import { elementCount } from '../context';
+import { scanStateSlots, ScanWorkspace, type ScanShape } from '../kernels/scan';
+import { EMBEDDING, FINAL_NORM, HEAD, innerWidth, layerParameterNames, parameterSpecs, type ModelConfig, type ParameterSpec } from './config';
+import type { ParameterMap } from './init';
+import { encodeMixerBackward, encodeMixerForward, type MixerActivations, type MixerDims, type MixerScratch, type MixerWeights } from './mixer';
+import * as ops from './ops';
+
+interface LayerActivations extends MixerActivations {
+  /** Block input, the residual stream (L, B, D). */
+  x: Tensor;
+  /** 1 / RMS of each row of x (L, B). */
+  rstd: Tensor;
+  /** RMSNorm(x) * weight (L, B, D), the mixer's input. */
+  normed: Tensor;
+}
+
+interface Shape {
+  B: number;
+  L: number;
+}
+
+/** Gradients of a layer's activations, shared by all layers (used one layer at a time). */
+interface GradientScratch extends MixerScratch {
+  dNormed: Tensor;
+}
+
+export interface StepResult {
+  /** Mean cross-entropy in nats per sample, on the GPU until read. */
+  loss: Tensor;
+}
+
+export class MambaLM {
+  readonly params = new Map<string, Tensor>();
+  readonly grads = new Map<string, Tensor>();
+  readonly specs: ParameterSpec[];
+  private readonly DI: number;
+  private shape: Shape | null = null;
+  private layers: LayerActivations[] = [];
+  private finalX: Tensor | null = null;
+  private finalRstd: Tensor | null = null;
+  private finalNormed: Tensor | null = null;
+  private logits: Tensor | null = null;
+  private codes: Tensor | null = null;
+  private targets: Tensor | null = null;
+  private rowLoss: Tensor | null = null;
+  private meanLoss: Tensor | null = null;
+  private scratch: GradientScratch | null = null;
+  private dResidual: Tensor | null = null;
+  private dLogits: Tensor | null = null;
+  private readonly scanWorkspace: ScanWorkspace;
+  private readonly workspace: ops.OpsWorkspace;
+
+  constructor(private readonly ctx: GpuContext, readonly config: ModelConfig, values: ParameterMap) {
+    this.DI = innerWidth(config);
+    this.specs = parameterSpecs(config);
+    for (const spec of this.specs) {
+      const data = values.get(spec.name);
+      if (!data) throw new Error(`MambaLM: parameter ${spec.name} is missing`);
+      this.params.set(spec.name, ctx.tensor(spec.name, spec.shape, data));
+      this.grads.set(spec.name, ctx.tensor(`grad ${spec.name}`, spec.shape));
+    }
+    this.scanWorkspace = new ScanWorkspace(ctx);
+    this.workspace = ops.createWorkspace(ctx);
+  }
+
+  private mixerDims(B: number, L: number): MixerDims {
+    const { dModel: D, dState: N, dtRank: R, dConv: K } = this.config;
+    return { B, L, D, DI: this.DI, N, R, K, selective: true };
+  }
+
+  private mixerTensors(map: Map<string, Tensor>, layer: number): MixerWeights {
+    const names = layerParameterNames(layer);
+    const selective = this.config.selective[layer];
+    return {
+      inProj: map.get(names.inProj)!,
+      convWeight: map.get(names.convWeight)!,
+      convBias: map.get(names.convBias)!,
+      xProjWeight: selective ? map.get(names.xProjWeight)! : null,
+      xProjBias: selective ? null : map.get(names.xProjBias)!,
+      dtProjWeight: map.get(names.dtProjWeight)!,
+      dtProjBias: map.get(names.dtProjBias)!,
+      aLog: map.get(names.aLog)!,
+      D: map.get(names.D)!,
+      outProj: map.get(names.outProj)!,
+    };
+  }
+
+  /** Reads every parameter back to the CPU. */
+  async readParameters(): Promise<ParameterMap> {
+    const values: ParameterMap = new Map();
+    for (const [name, tensor] of this.params) values.set(name, await this.ctx.read(tensor));
+    return values;
+  }
+
+  /** Replaces the parameters' values (same config). */
+  writeParameters(values: ParameterMap): void {
+    for (const [name, tensor] of this.params) {
+      const data = values.get(name);
+      if (!data || data.length !== elementCount(tensor.shape)) throw new Error(`MambaLM: parameter ${name} is missing or of the wrong size`);
+      this.ctx.write(tensor, data);
+    }
+  }
+
+  private param(name: string): Tensor {
+    return this.params.get(name)!;
+  }
+
+  private grad(name: string): Tensor {
+    return this.grads.get(name)!;
+  }
+
+  /** Allocates activations for (B, L), reusing them when the shape is unchanged. */
+  private ensureShape(B: number, L: number): void {
+    if (this.shape && this.shape.B === B && this.shape.L === L) return;
+    this.releaseActivations();
+    const { ctx, config, DI } = this;
+    const { dModel: D, dState: N, dtRank: R, vocabSize: V } = config;
+    const scanShape: ScanShape = { B, L, DI, N, G: 1 };
+    const slots = scanStateSlots(ctx, scanShape, R + 2 * N);
+    this.layers = [];
+    for (let layer = 0; layer < config.nLayers; layer++) {
+      const name = (what: string) => `layer ${layer} ${what}`;
+      this.layers.push({
+        x: ctx.tensor(name('x'), [L, B, D]),
+        rstd: ctx.tensor(name('rstd'), [L, B]),
+        normed: ctx.tensor(name('normed'), [L, B, D]),
+        xz: ctx.tensor(name('xz'), [L, B, 2 * DI]),
+        convPre: ctx.tensor(name('conv pre-activation'), [L, B, DI]),
+        u: ctx.tensor(name('u'), [L, B, DI]),
+        xDbl: ctx.tensor(name('x_dbl'), [L, B, R + 2 * N]),
+        delta: ctx.tensor(name('delta'), [L, B, DI]),
+        y: ctx.tensor(name('y'), [L, B, DI]),
+        states: ctx.tensor(name('scan states'), [slots, B, DI, N]),
+        channel: ctx.tensor(name('channel parameters'), [DI, N + 2]),
+      });
+    }
+    this.finalX = ctx.tensor('final x', [L, B, D]);
+    this.finalRstd = ctx.tensor('final rstd', [L, B]);
+    this.finalNormed = ctx.tensor('final normed', [L, B, D]);
+    this.logits = ctx.tensor('logits', [L, B, V]);
+    this.codes = ctx.tensor('input codes', [L, B]);
+    this.targets = ctx.tensor('target codes', [L, B]);
+    this.rowLoss = ctx.tensor('loss per row', [L, B]);
+    this.meanLoss = ctx.tensor('mean loss', [1]);
+    this.scratch = {
+      dNormed: ctx.tensor('grad normed', [L, B, D]),
+      dxz: ctx.tensor('grad xz', [L, B, 2 * DI]),
+      dConvPre: ctx.tensor('grad conv pre-activation', [L, B, DI]),
+      du: ctx.tensor('grad u', [L, B, DI]),
+      dxDbl: ctx.tensor('grad x_dbl', [L, B, R + 2 * N]),
+      dDelta: ctx.tensor('grad delta', [L, B, DI]),
+      dy: ctx.tensor('grad y', [L, B, DI]),
+    };
+    this.dResidual = ctx.tensor('grad residual', [L, B, D]);
+    this.dLogits = ctx.tensor('grad logits', [L, B, V]);
+    this.shape = { B, L };
+  }
+
+  private releaseActivations(): void {
+    const { ctx } = this;
+    for (const layer of this.layers) ctx.release(...Object.values(layer));
+    this.layers = [];
+    ctx.release(this.finalX, this.finalRstd, this.finalNormed, this.logits, this.codes, this.targets, this.rowLoss, this.meanLoss, this.dResidual, this.dLogits);
+    if (this.scratch) ctx.release(...Object.values(this.scratch));
+    this.scratch = null;
+    this.shape = null;
+  }
+
+  /**
+   * Encodes the forward pass on codes (L, B), time-major, up to the logits; with targets,
+   * also the cross-entropy (per row and mean) and the logits gradient.
+   */
+  encodeForward(inputs: Uint32Array, B: number, targets?: Uint32Array): void {
+    const L = inputs.length / B;
+    if (!Number.isInteger(L) || L < 1) throw new Error(`MambaLM: ${inputs.length} input codes do not split into batches of ${B}`);
+    for (const code of inputs) {
+      if (code >= this.config.vocabSize) throw new Error(`MambaLM: input code ${code} is outside the vocabulary of ${this.config.vocabSize}`);
+    }
+    this.ensureShape(B, L);
+    const { ctx, config, DI } = this;
+    const { dModel: D, dState: N, dtRank: R, vocabSize: V } = config;
+    const rows = L * B;
+    ctx.write(this.codes!, inputs);
+    if (targets) ctx.write(this.targets!, targets);
+
+    ops.embeddingForward(ctx, { codes: this.codes!, table: this.param(EMBEDDING), out: this.layers[0]?.x ?? this.finalX!, rows, D, V });
+    for (let layer = 0; layer < config.nLayers; layer++) {
+      const a = this.layers[layer];
+      const names = layerParameterNames(layer);
+      const next = layer + 1 < config.nLayers ? this.layers[layer + 1].x : this.finalX!;
+
+      ops.rmsNormForward(ctx, { x: a.x, weight: this.param(names.norm), out: a.normed, rstd: a.rstd, rows, D, eps: config.rmsNormEps });
+      const dims = { ...this.mixerDims(B, L), selective: config.selective[layer] };
+      encodeMixerForward(ctx, dims, this.mixerTensors(this.params, layer), a, ops.whole(a.normed, D), ops.whole(next, D), this.workspace);
+      ops.addInPlace(ctx, { target: next, source: a.x, count: rows * D });
+    }
+
+    ops.rmsNormForward(ctx, { x: this.finalX!, weight: this.param(FINAL_NORM), out: this.finalNormed!, rstd: this.finalRstd!, rows, D, eps: config.rmsNormEps });
+    ops.linearForward(ctx, { x: ops.whole(this.finalNormed!, D), weight: this.param(HEAD), y: ops.whole(this.logits!, V), rows, inDim: D, outDim: V, workspace: this.workspace });
+    if (targets) {
+      ops.crossEntropy(ctx, { logits: this.logits!, targets: this.targets!, rowLoss: this.rowLoss!, meanLoss: this.meanLoss!, dLogits: this.dLogits!, rows, V, workspace: this.workspace });
+    }
+  }
+
+  /**
+   * Encodes forward, loss and backward on one batch; gradients land in `grads`
+   * (overwritten), and the mean loss stays on the GPU in the returned tensor.
+   */
+  encodeForwardBackward(inputs: Uint32Array, targets: Uint32Array, B: number): StepResult {
+    this.encodeForward(inputs, B, targets);
+    this.encodeBackward();
+    return { loss: this.meanLoss! };
+  }
+
+  private encodeBackward(): void {
+    const { ctx, config, DI } = this;
+    const { B, L } = this.shape!;
+    const { dModel: D, dState: N, dtRank: R, vocabSize: V } = config;
+    const rows = L * B;
+    const s = this.scratch!;
+    const dResidual = this.dResidual!;
+
+    // Head and final norm: dResidual = RMSNorm_f'(dNormed), with dNormed = dlogits @ head.
+    ops.linearWeightGrad(ctx, { dy: ops.whole(this.dLogits!, V), x: ops.whole(this.finalNormed!, D), dWeight: this.grad(HEAD), rows, inDim: D, outDim: V, workspace: this.workspace });
+    ops.linearInputGrad(ctx, { dy: ops.whole(this.dLogits!, V), weight: this.param(HEAD), dx: ops.whole(s.dNormed, D), rows, inDim: D, outDim: V, workspace: this.workspace });
+    ops.rmsNormBackward(ctx, {
+      x: this.finalX!,
+      weight: this.param(FINAL_NORM),
+      rstd: this.finalRstd!,
+      dOut: s.dNormed,
+      dx: dResidual,
+      accumulate: false,
+      dWeight: this.grad(FINAL_NORM),
+      rows,
+      D,
+      workspace: this.workspace,
+    });
+
+    for (let layer = config.nLayers - 1; layer >= 0; layer--) {
+      const a = this.layers[layer];
+      const names = layerParameterNames(layer);
+
+      const dims = { ...this.mixerDims(B, L), selective: config.selective[layer] };
+      encodeMixerBackward(ctx, dims, this.mixerTensors(this.params, layer), this.mixerTensors(this.grads, layer), a, s, this.scanWorkspace, this.workspace, {
+        dOut: { tensor: dResidual, rowStride: D, colOffset: 0 },
+        input: { tensor: a.normed, rowStride: D, colOffset: 0 },
+        dInput: { tensor: s.dNormed, rowStride: D, colOffset: 0 },
+      });
+
+      // Norm: dResidual += RMSNorm'(dNormed); the residual path passes dResidual through.
+      ops.rmsNormBackward(ctx, { x: a.x, weight: this.param(names.norm), rstd: a.rstd, dOut: s.dNormed, dx: dResidual, accumulate: true, dWeight: this.grad(names.norm), rows, D, workspace: this.workspace });
+    }
+
+    ops.embeddingBackward(ctx, { codes: this.codes!, dOut: dResidual, dTable: this.grad(EMBEDDING), rows, D, V, workspace: this.workspace });
+  }
+
+  /** Mean loss of the last encoded forward with targets, in nats per sample. */
+  async readLoss(): Promise<number> {
+    return (await this.ctx.read(this.meanLoss!))[0];
+  }
+
+  /** Logits of the last forward, (L, B, V). */
+  async readLogits(): Promise<Float32Array> {
+    return this.ctx.read(this.logits!);
+  }
+
+  /** The last forward's activations of one layer, for inspection and tests. */
+  activations(layer: number): LayerActivations {
+    return this.layers[layer];
+  }
+
+  destroy(): void {
+    this.releaseActivations();
+    this.scanWorkspace.destroy();
+    this.workspace.destroy();
+    for (const tensor of this.params.values()) this.ctx.release(tensor);
+    for (const tensor of this.grads.values()) this.ctx.release(tensor);
+    this.params.clear();
+    this.grads.clear();
+  }
+}
