@@ -128,6 +128,7 @@ export class GpuContext {
   private readonly uniformStaging = new Uint8Array(UNIFORM_SLOT_BYTES * UNIFORM_ARENA_SLOTS);
   private uniformSlots = 0;
 
+  private placeholder: GPUBuffer | null = null;
   private encoder: GPUCommandEncoder | null = null;
   private pass: GPUComputePassEncoder | null = null;
   private destroyed = false;
@@ -221,6 +222,16 @@ export class GpuContext {
   destroyBuffer(buffer: GPUBuffer): void {
     if (!this.liveBuffers.delete(buffer)) return;
     buffer.destroy();
+  }
+
+  /**
+   * A small storage binding for a kernel's optional output that a dispatch does not use:
+   * WebGPU needs every binding of the layout filled, and a real tensor would alias.
+   */
+  placeholderStorage(): Binding {
+    // Created outside the buffer accounting, like the uniform arena: it lives as long as the context.
+    this.placeholder ??= this.device.createBuffer({ label: 'unused optional binding', size: 256, usage: GPUBufferUsage.STORAGE });
+    return { buffer: this.placeholder, offset: 0, size: 256 };
   }
 
   /** A new zero-filled float32 tensor, or one holding `data`. */
@@ -393,6 +404,7 @@ export class GpuContext {
     for (const buffer of this.liveBuffers.keys()) buffer.destroy();
     this.liveBuffers.clear();
     this.uniformBuffer.destroy();
+    this.placeholder?.destroy();
     this.device.destroy();
   }
 

@@ -162,6 +162,8 @@ export interface ScanForwardArgs {
   /** Output, (L, B, DI). */
   out: Tensor;
   deltaSoftplus: boolean;
+  /** When given, receives the L2 norm of each state h_t over n, (L, B, DI). */
+  stateNorms?: Tensor | null;
 }
 
 /** Encodes the forward scan over the whole sequence, one dispatch per chunk. */
@@ -176,6 +178,7 @@ export function encodeScanForward(ctx: GpuContext, shape: ScanShape, args: ScanF
   expectElements(args.states, (args.saveChunkStates ? chunks + 1 : 1) * B * DI * N, 'states');
   checkXbc(args.xbc, shape, 'xbc');
   if (args.z) checkColumns(args.z, shape, 'z');
+  if (args.stateNorms) expectElements(args.stateNorms, L * B * DI, 'state norms');
 
   const kernel = kernelFor(scanForwardKernel, N);
   for (let c = 0; c < chunks; c++) {
@@ -196,7 +199,8 @@ export function encodeScanForward(ctx: GpuContext, shape: ScanShape, args: ScanF
         .u32(args.saveChunkStates ? c : 0)
         .u32(args.saveChunkStates ? c + 1 : 0)
         .u32(args.deltaSoftplus ? 1 : 0)
-        .u32(args.z ? 1 : 0),
+        .u32(args.z ? 1 : 0)
+        .u32(args.stateNorms ? 1 : 0),
       bindings: [
         rowRange(args.u, B, DI, t0, t1),
         rowRange(args.delta, B, DI, t0, t1),
@@ -205,6 +209,7 @@ export function encodeScanForward(ctx: GpuContext, shape: ScanShape, args: ScanF
         args.channel,
         args.states,
         rowRange(args.out, B, DI, t0, t1),
+        args.stateNorms ? rowRange(args.stateNorms, B, DI, t0, t1) : ctx.placeholderStorage(),
       ],
       workgroups: ctx.grid(B * DI, WORKGROUP_SIZE),
     });

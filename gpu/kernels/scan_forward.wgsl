@@ -13,6 +13,8 @@
 //   channel       : (channels, N_STATE + 2) = [A (N_STATE) | D | delta bias] per channel
 //   states        : (slots, batch, channels, N_STATE); the chunk starts from slot
 //                   read_slot and leaves its final state in slot write_slot
+//   state_norms   : (steps, batch, channels), the L2 norm of h_t over n, written only
+//                   when trace_norms is set (the selectivity inspector shows it)
 
 struct Params {
   batch: u32,
@@ -28,6 +30,7 @@ struct Params {
   write_slot: u32,
   softplus: u32,
   gated: u32,
+  trace_norms: u32,
 }
 
 // State size; set per model by specialize(), because private arrays need a constant size.
@@ -42,6 +45,7 @@ const WORKGROUP_SIZE: u32 = 64u;
 @group(0) @binding(5) var<storage, read> channel: array<f32>;
 @group(0) @binding(6) var<storage, read_write> states: array<f32>;
 @group(0) @binding(7) var<storage, read_write> out: array<f32>;
+@group(0) @binding(8) var<storage, read_write> state_norms: array<f32>;
 
 // One invocation owns channel d of sequence b and walks the chunk's time steps in order,
 // keeping its N_STATE-wide state in registers. No barriers: channels are independent.
@@ -87,6 +91,13 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
       y *= silu(z[row * p.z_stride + p.z_offset + d]);
     }
     out[index] = y;
+    if (p.trace_norms != 0u) {
+      var squares = 0.0;
+      for (var n = 0u; n < N_STATE; n++) {
+        squares += h[n] * h[n];
+      }
+      state_norms[index] = sqrt(squares);
+    }
   }
 
   let end_base = (p.write_slot * p.batch + b) * p.channels * N_STATE + d * N_STATE;

@@ -35,6 +35,16 @@ interface GradientScratch extends MixerScratch {
   dNormed: Tensor;
 }
 
+/** Selectivity traces of one layer, each (L, B, DI) time-major. */
+export interface LayerTraces {
+  /** Step size after bias and softplus. */
+  delta: Float32Array;
+  /** The output gate silu(z). */
+  gate: Float32Array;
+  /** L2 norm of the SSM state over its N entries, after each step. */
+  stateNorm: Float32Array;
+}
+
 export interface StepResult {
   /** Mean cross-entropy in nats per sample, on the GPU until read. */
   loss: Tensor;
@@ -58,6 +68,8 @@ export class MambaLM {
   private scratch: GradientScratch | null = null;
   private dResidual: Tensor | null = null;
   private dLogits: Tensor | null = null;
+  private targetWeights: Tensor | null = null;
+  private stateNorms: Tensor[] = [];
   private readonly scanWorkspace: ScanWorkspace;
   private readonly workspace: ops.OpsWorkspace;
 
@@ -171,7 +183,10 @@ export class MambaLM {
     const { ctx } = this;
     for (const layer of this.layers) ctx.release(...Object.values(layer));
     this.layers = [];
-    ctx.release(this.finalX, this.finalRstd, this.finalNormed, this.logits, this.codes, this.targets, this.rowLoss, this.meanLoss, this.dResidual, this.dLogits);
+    ctx.release(this.finalX, this.finalRstd, this.finalNormed, this.logits, this.codes, this.targets, this.rowLoss, this.meanLoss, this.dResidual, this.dLogits, this.targetWeights);
+    ctx.release(...this.stateNorms);
+    this.stateNorms = [];
+    this.targetWeights = null;
     if (this.scratch) ctx.release(...Object.values(this.scratch));
     this.scratch = null;
     this.shape = null;
@@ -181,7 +196,7 @@ export class MambaLM {
    * Encodes the forward pass on codes (L, B), time-major, up to the logits; with targets,
    * also the cross-entropy (per row and mean) and the logits gradient.
    */
-  encodeForward(inputs: Uint32Array, B: number, targets?: Uint32Array): void {
+  encodeForward(inputs: Uint32Array, B: number, targets?: Uint32Array, options: { targetWeights?: Float32Array; traces?: boolean } = {}): void {
     const L = inputs.length / B;
     if (!Number.isInteger(L) || L < 1) throw new Error(`MambaLM: ${inputs.length} input codes do not split into batches of ${B}`);
     for (const code of inputs) {
@@ -193,6 +208,17 @@ export class MambaLM {
     const rows = L * B;
     ctx.write(this.codes!, inputs);
     if (targets) ctx.write(this.targets!, targets);
+    let weightSum: number | undefined;
+    if (options.targetWeights) {
+      if (options.targetWeights.length !== rows) throw new Error(`MambaLM: ${options.targetWeights.length} target weights for ${rows} targets`);
+      this.targetWeights ??= ctx.tensor('target weights', [L, B]);
+      ctx.write(this.targetWeights, options.targetWeights);
+      weightSum = options.targetWeights.reduce((sum, w) => sum + w, 0);
+      if (!(weightSum > 0)) throw new Error('MambaLM: the target weights sum to zero, so no position is scored');
+    }
+    if (options.traces && this.stateNorms.length === 0) {
+      for (let layer = 0; layer < config.nLayers; layer++) this.stateNorms.push(ctx.tensor(`layer ${layer} state norms`, [L, B, DI]));
+    }
 
     ops.embeddingForward(ctx, { codes: this.codes!, table: this.param(EMBEDDING), out: this.layers[0]?.x ?? this.finalX!, rows, D, V });
     for (let layer = 0; layer < config.nLayers; layer++) {
@@ -202,14 +228,26 @@ export class MambaLM {
 
       ops.rmsNormForward(ctx, { x: a.x, weight: this.param(names.norm), out: a.normed, rstd: a.rstd, rows, D, eps: config.rmsNormEps });
       const dims = { ...this.mixerDims(B, L), selective: config.selective[layer] };
-      encodeMixerForward(ctx, dims, this.mixerTensors(this.params, layer), a, ops.whole(a.normed, D), ops.whole(next, D), this.workspace);
+      const norms = options.traces ? this.stateNorms[layer] : null;
+      encodeMixerForward(ctx, dims, this.mixerTensors(this.params, layer), a, ops.whole(a.normed, D), ops.whole(next, D), this.workspace, norms);
       ops.addInPlace(ctx, { target: next, source: a.x, count: rows * D });
     }
 
     ops.rmsNormForward(ctx, { x: this.finalX!, weight: this.param(FINAL_NORM), out: this.finalNormed!, rstd: this.finalRstd!, rows, D, eps: config.rmsNormEps });
     ops.linearForward(ctx, { x: ops.whole(this.finalNormed!, D), weight: this.param(HEAD), y: ops.whole(this.logits!, V), rows, inDim: D, outDim: V, workspace: this.workspace });
     if (targets) {
-      ops.crossEntropy(ctx, { logits: this.logits!, targets: this.targets!, rowLoss: this.rowLoss!, meanLoss: this.meanLoss!, dLogits: this.dLogits!, rows, V, workspace: this.workspace });
+      ops.crossEntropy(ctx, {
+        logits: this.logits!,
+        targets: this.targets!,
+        weights: options.targetWeights ? this.targetWeights : null,
+        weightSum,
+        rowLoss: this.rowLoss!,
+        meanLoss: this.meanLoss!,
+        dLogits: this.dLogits!,
+        rows,
+        V,
+        workspace: this.workspace,
+      });
     }
   }
 
@@ -217,8 +255,8 @@ export class MambaLM {
    * Encodes forward, loss and backward on one batch; gradients land in `grads`
    * (overwritten), and the mean loss stays on the GPU in the returned tensor.
    */
-  encodeForwardBackward(inputs: Uint32Array, targets: Uint32Array, B: number): StepResult {
-    this.encodeForward(inputs, B, targets);
+  encodeForwardBackward(inputs: Uint32Array, targets: Uint32Array, B: number, targetWeights?: Float32Array): StepResult {
+    this.encodeForward(inputs, B, targets, { targetWeights });
     this.encodeBackward();
     return { loss: this.meanLoss! };
   }
@@ -273,6 +311,39 @@ export class MambaLM {
   /** Logits of the last forward, (L, B, V). */
   async readLogits(): Promise<Float32Array> {
     return this.ctx.read(this.logits!);
+  }
+
+  /** Loss of each position of the last forward with targets, in nats, (L, B). */
+  async readRowLoss(): Promise<Float32Array> {
+    return this.ctx.read(this.rowLoss!);
+  }
+
+  /**
+   * Runs the forward on codes (L, B) and returns every layer's selectivity traces. The
+   * softplus and SiLU are applied here on the CPU, to tensors the forward keeps anyway.
+   */
+  async inspect(inputs: Uint32Array, B: number): Promise<LayerTraces[]> {
+    this.encodeForward(inputs, B, undefined, { traces: true });
+    const { DI } = this;
+    const rows = inputs.length;
+    const traces: LayerTraces[] = [];
+    for (let layer = 0; layer < this.config.nLayers; layer++) {
+      const a = this.layers[layer];
+      const bias = await this.ctx.read(this.param(layerParameterNames(layer).dtProjBias));
+      const delta = await this.ctx.read(a.delta);
+      const xz = await this.ctx.read(a.xz);
+      const gate = new Float32Array(rows * DI);
+      for (let r = 0; r < rows; r++) {
+        for (let d = 0; d < DI; d++) {
+          const raw = delta[r * DI + d] + bias[d];
+          delta[r * DI + d] = raw > 20 ? raw : Math.log1p(Math.exp(raw));
+          const z = xz[r * 2 * DI + DI + d];
+          gate[r * DI + d] = z / (1 + Math.exp(-z));
+        }
+      }
+      traces.push({ delta, gate, stateNorm: await this.ctx.read(this.stateNorms[layer]) });
+    }
+    return traces;
   }
 
   /** The last forward's activations of one layer, for inspection and tests. */

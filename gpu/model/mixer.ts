@@ -68,7 +68,7 @@ function whole(tensor: Tensor, cols: number): MatrixView {
   return { tensor, rowStride: cols, colOffset: 0 };
 }
 
-/** Encodes out = Mixer(input); `out` is overwritten. */
+/** Encodes out = Mixer(input); `out` is overwritten. `stateNorms` (rows, DI) receives ||h_t|| when given. */
 export function encodeMixerForward(
   ctx: GpuContext,
   dims: MixerDims,
@@ -77,6 +77,7 @@ export function encodeMixerForward(
   input: MatrixView,
   out: MatrixView,
   workspace: ops.OpsWorkspace,
+  stateNorms?: Tensor | null,
 ): void {
   const { B, L, D, DI, N, R, K } = dims;
   const rows = L * B;
@@ -102,6 +103,7 @@ export function encodeMixerForward(
     saveChunkStates: true,
     out: a.y,
     deltaSoftplus: true,
+    stateNorms,
   });
 
   ops.linearForward(ctx, { x: whole(a.y, DI), weight: w.outProj, y: out, rows, inDim: DI, outDim: D, workspace });

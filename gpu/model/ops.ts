@@ -158,16 +158,29 @@ export function convBackward(
   });
 }
 
-/** Per-row and mean cross-entropy in nats, and dLogits of the mean. */
+/** Per-row and (weighted) mean cross-entropy in nats, and dLogits of the mean. */
 export function crossEntropy(
   ctx: GpuContext,
-  args: { logits: Tensor; targets: Tensor; rowLoss: Tensor; meanLoss: Tensor; dLogits: Tensor; rows: number; V: number; workspace: OpsWorkspace },
+  args: {
+    logits: Tensor;
+    targets: Tensor;
+    weights?: Tensor | null;
+    weightSum?: number;
+    rowLoss: Tensor;
+    meanLoss: Tensor;
+    dLogits: Tensor;
+    rows: number;
+    V: number;
+    workspace: OpsWorkspace;
+  },
 ): void {
   encodeCrossEntropy(ctx, {
     rows: args.rows,
     classes: args.V,
     logits: args.logits,
     targets: args.targets,
+    weights: args.weights ?? null,
+    weightSum: args.weightSum,
     rowLoss: args.rowLoss,
     meanLoss: args.meanLoss,
     dLogits: args.dLogits,

@@ -39,6 +39,7 @@ export interface BlockForward {
   out: Float32Array; // (L, B, D)
   ssmState: Float32Array; // (B, DI, N) after the last step
   convState: Float32Array; // (B, DI, K): the last K inputs x, zero-padded on the left
+  stateNorms: Float32Array; // (L, B, DI): ||h_t|| over n
 }
 
 function silu(x: number): number {
@@ -132,7 +133,7 @@ export function mambaBlockRef(
       }
     }
   }
-  return { xz, u, xDbl, deltaRaw, y: scan.out, out, ssmState: scan.hLast, convState };
+  return { xz, u, xDbl, deltaRaw, y: scan.out, out, ssmState: scan.hLast, convState, stateNorms: scan.stateNorms };
 }
 
 /** RMSNorm over rows of width D: x / sqrt(mean(x^2) + eps) * weight. */
@@ -173,6 +174,8 @@ export interface ModelForward {
   logits: Float32Array;
   /** Per layer: SSM state (B, DI, N) and conv state (B, DI, K) after the last step. */
   states: Array<{ ssmState: Float32Array; convState: Float32Array }>;
+  /** Per layer, (L, B, DI) each: delta after softplus, the gate silu(z), ||h_t||. */
+  traces: Array<{ delta: Float32Array; gate: Float32Array; stateNorm: Float32Array }>;
 }
 
 /** Forward of the language model on codes (L, B), time-major. */
@@ -186,6 +189,7 @@ export function modelForwardRef(config: ModelConfig, params: ParameterMap, codes
   for (let r = 0; r < rows; r++) x.set(embedding.subarray(codes[r] * D, (codes[r] + 1) * D), r * D);
 
   const states: ModelForward['states'] = [];
+  const traces: ModelForward['traces'] = [];
   for (let layer = 0; layer < config.nLayers; layer++) {
     const normed = rmsNormRef(x, rows, D, params.get(layerParameterNames(layer).norm)!, config.rmsNormEps);
     const block = mambaBlockRef({ B, L, D, DI, N, R, K }, blockParameters(config, params, layer), normed);
@@ -193,8 +197,19 @@ export function modelForwardRef(config: ModelConfig, params: ParameterMap, codes
     for (let i = 0; i < next.length; i++) next[i] = x[i] + block.out[i];
     x = next;
     states.push({ ssmState: block.ssmState, convState: block.convState });
+    const bias = params.get(layerParameterNames(layer).dtProjBias)!;
+    const delta = new Float32Array(rows * DI);
+    const gate = new Float32Array(rows * DI);
+    for (let r = 0; r < rows; r++) {
+      for (let d = 0; d < DI; d++) {
+        const raw = block.deltaRaw[r * DI + d] + bias[d];
+        delta[r * DI + d] = raw > 20 ? raw : Math.log1p(Math.exp(raw));
+        gate[r * DI + d] = silu(block.xz[r * 2 * DI + DI + d]);
+      }
+    }
+    traces.push({ delta, gate, stateNorm: block.stateNorms });
   }
   const normed = rmsNormRef(x, rows, D, params.get(FINAL_NORM)!, config.rmsNormEps);
   const logits = linear(normed, rows, D, 0, D, params.get(HEAD)!, V);
-  return { logits, states };
+  return { logits, states, traces };
 }

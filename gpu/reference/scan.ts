@@ -53,6 +53,8 @@ export interface ScanOutputs {
   out: Float32Array;
   /** State after the last step, (B, DI, N). */
   hLast: Float32Array;
+  /** L2 norm of every state h_t over n, (L, B, DI): what the selectivity inspector shows. */
+  stateNorms: Float32Array;
 }
 
 export interface ScanGrads {
@@ -100,6 +102,7 @@ export function selectiveScanRef(dims: ScanDims, inputs: ScanInputs): ScanOutput
   const channelsPerGroup = DI / G;
   const out = new Float32Array(L * B * DI);
   const hLast = new Float32Array(B * DI * N);
+  const stateNorms = new Float32Array(L * B * DI);
   const h = new Float64Array(N);
 
   for (let b = 0; b < B; b++) {
@@ -116,10 +119,13 @@ export function selectiveScanRef(dims: ScanDims, inputs: ScanInputs): ScanOutput
         const cBase = row * inputs.Cm.rowStride + inputs.Cm.colOffset + g * N;
 
         let y = 0;
+        let squares = 0;
         for (let n = 0; n < N; n++) {
           h[n] = Math.exp(dt * inputs.A[d * N + n]) * h[n] + dt * inputs.Bm.data[bBase + n] * u;
           y += inputs.Cm.data[cBase + n] * h[n];
+          squares += h[n] * h[n];
         }
+        stateNorms[index] = Math.sqrt(squares);
         if (inputs.D) y += inputs.D[d] * u;
         if (inputs.z) y *= inputs.z[index] * sigmoid(inputs.z[index]);
         out[index] = y;
@@ -127,7 +133,7 @@ export function selectiveScanRef(dims: ScanDims, inputs: ScanInputs): ScanOutput
       for (let n = 0; n < N; n++) hLast[(b * DI + d) * N + n] = h[n];
     }
   }
-  return { out, hLast };
+  return { out, hLast, stateNorms };
 }
 
 /**

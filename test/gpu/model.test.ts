@@ -142,6 +142,43 @@ describe('language model on the GPU', () => {
     }
   });
 
+  gpuTest('selectivity traces match the CPU reference', async (ctx) => {
+    const { config, params } = smallModel();
+    const codes = randomCodes(new Rng(5), 2 * 70, config.vocabSize);
+    const model = new MambaLM(ctx, config, params);
+    const traces = await model.inspect(codes, 2);
+    const expected = modelForwardRef(config, params, codes, 2).traces;
+    assert.equal(traces.length, config.nLayers);
+    for (let layer = 0; layer < config.nLayers; layer++) {
+      for (const kind of ['delta', 'gate', 'stateNorm'] as const) {
+        assertClose(traces[layer][kind], expected[layer][kind], { rtol: 1e-4, atol: 1e-5 }, `layer ${layer} ${kind}`);
+      }
+    }
+    model.destroy();
+  });
+
+  gpuTest('masked loss scores only weighted positions', async (ctx) => {
+    const { config, params } = smallModel();
+    const rng = new Rng(12);
+    const B = 2;
+    const L = 16;
+    const inputs = randomCodes(rng, B * L, config.vocabSize);
+    const targets = randomCodes(rng, B * L, config.vocabSize);
+    const weights = Float32Array.from({ length: B * L }, (_, r) => (r % 3 === 0 ? 1 : 0));
+    const model = new MambaLM(ctx, config, params);
+    model.encodeForward(inputs, B, targets, { targetWeights: weights });
+    const mean = await model.readLoss();
+    const rowLoss = await model.readRowLoss();
+    let sum = 0;
+    let count = 0;
+    weights.forEach((w, r) => {
+      sum += w * rowLoss[r];
+      count += w;
+    });
+    assert.ok(Math.abs(mean - sum / count) < 1e-5, `masked mean ${mean}, expected ${sum / count}`);
+    model.destroy();
+  });
+
   gpuTest('gradient matches a directional finite difference', async (ctx) => {
     const { config, params } = smallModel();
     const rng = new Rng(9);

@@ -218,6 +218,36 @@ describe('scan on long sequences', () => {
     assertClose(gpu.hLast, expected.hLast, LONG, 'last state');
   });
 
+  gpuTest('state norms trace matches the CPU reference', async (ctx) => {
+    const shape = { B: 2, L: 300, DI: 5, N: 16, G: 1 };
+    const inputs = randomInputs(new Rng(300), shape, { gated: true, softplus: true });
+    const expected = selectiveScanRef(shape, inputs);
+    const { B, L, DI, N } = shape;
+    const u = ctx.tensor('u', [L, B, DI], inputs.u);
+    const delta = ctx.tensor('delta', [L, B, DI], inputs.delta);
+    const xbc = ctx.tensor('xbc', [L, B, 2 * N], packXbc(shape, inputs));
+    const z = ctx.tensor('z', [L, B, DI], inputs.z!);
+    const channel = ctx.tensor('channel', [DI, N + 2], packChannel(shape, inputs));
+    const states = ctx.tensor('states', [1, B, DI, N]);
+    const out = ctx.tensor('out', [L, B, DI]);
+    const stateNorms = ctx.tensor('state norms', [L, B, DI]);
+    encodeScanForward(ctx, shape, {
+      u,
+      delta,
+      xbc: { tensor: xbc, rowStride: 2 * N, bOffset: 0, cOffset: N },
+      z: { tensor: z, rowStride: DI, colOffset: 0 },
+      channel,
+      states,
+      saveChunkStates: false,
+      out,
+      deltaSoftplus: true,
+      stateNorms,
+    });
+    assertClose(await ctx.read(stateNorms), expected.stateNorms, LONG, 'state norms');
+    assertClose(await ctx.read(out), expected.out, LONG, 'out without saved chunk states');
+    assertClose(await ctx.read(states), expected.hLast, LONG, 'final state in slot 0');
+  });
+
   gpuTest('pack computes A = -exp(A_log)', async (ctx) => {
     const DI = 3;
     const N = 4;

@@ -1,0 +1,20 @@
+// CPU reference of the embedding lookup and its gradient (a scatter-add by code).
+
+/** out[r] = table[codes[r]] for codes < V; zero rows otherwise. Returns (rows, dim). */
+export function embeddingRef(codes: Uint32Array, table: Float32Array, dim: number, vocabulary: number): Float32Array {
+  const out = new Float32Array(codes.length * dim);
+  codes.forEach((code, r) => {
+    if (code < vocabulary) out.set(table.subarray(code * dim, (code + 1) * dim), r * dim);
+  });
+  return out;
+}
+
+/** dTable[v] = sum of dOut[r] over rows with codes[r] = v, in float64. Returns (V, dim). */
+export function embeddingBackwardRef(codes: Uint32Array, dOut: Float32Array, dim: number, vocabulary: number): Float32Array {
+  const sums = new Float64Array(vocabulary * dim);
+  codes.forEach((code, r) => {
+    if (code >= vocabulary) return;
+    for (let d = 0; d < dim; d++) sums[code * dim + d] += dOut[r * dim + d];
+  });
+  return Float32Array.from(sums);
+}
