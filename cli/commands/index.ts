@@ -5,7 +5,9 @@ import type { Command } from '../command';
 import { benchAudioCommand } from './bench-audio';
 import { convertCommand } from './convert';
 import { finetuneCommand } from './finetune';
+import { generateCommand } from './generate';
 import { infoCommand } from './info';
+import { labCommand } from './lab';
 import { trainCommand } from './train';
 
-export const COMMANDS: readonly Command[] = [infoCommand, convertCommand, trainCommand, finetuneCommand, benchAudioCommand];
+export const COMMANDS: readonly Command[] = [infoCommand, convertCommand, trainCommand, finetuneCommand, generateCommand, benchAudioCommand, labCommand];

@@ -10,6 +10,7 @@
 // once per shape and reused, so a training loop does not grow GPU memory.
 import type { GpuContext, Tensor } from '../context';
 import { elementCount } from '../context';
+import { encodeConv1dState } from '../kernels/conv1d_state';
 import { scanStateSlots, ScanWorkspace, type ScanShape } from '../kernels/scan';
 import { EMBEDDING, FINAL_NORM, HEAD, innerWidth, layerParameterNames, parameterSpecs, type ModelConfig, type ParameterSpec } from './config';
 import type { ParameterMap } from './init';
@@ -311,6 +312,35 @@ export class MambaLM {
   /** Logits of the last forward, (L, B, V). */
   async readLogits(): Promise<Float32Array> {
     return this.ctx.read(this.logits!);
+  }
+
+  /**
+   * Runs the parallel forward over a prompt (L, B) and returns what recurrent generation
+   * continues from: per layer the conv state (B, DI, K) and SSM state (B, DI, N) after the
+   * last prompt sample, in gpu/README.md's layouts, and the logits of that sample (B, V).
+   */
+  async prefill(inputs: Uint32Array, B: number): Promise<{ states: Array<{ conv: Float32Array; ssm: Float32Array }>; lastLogits: Float32Array }> {
+    this.encodeForward(inputs, B);
+    const { ctx, config, DI } = this;
+    const { dState: N, dConv: K, vocabSize: V } = config;
+    const L = inputs.length / B;
+    const convState = ctx.tensor('prefill conv state', [B, DI, K]);
+    const states: Array<{ conv: Float32Array; ssm: Float32Array }> = [];
+    try {
+      for (let layer = 0; layer < config.nLayers; layer++) {
+        const a = this.layers[layer];
+        encodeConv1dState(ctx, { B, L, DI, K, x: { tensor: a.xz, rowStride: 2 * DI, colOffset: 0 }, state: convState });
+        const conv = await ctx.read(convState);
+        // The forward saved the state after every chunk; the last slot is the final state.
+        const slots = a.states.shape[0];
+        const ssm = await ctx.read(a.states, (slots - 1) * B * DI * N, B * DI * N);
+        states.push({ conv, ssm });
+      }
+    } finally {
+      ctx.release(convState);
+    }
+    const lastLogits = await ctx.read(this.logits!, (L - 1) * B * V, B * V);
+    return { states, lastLogits };
   }
 
   /** Loss of each position of the last forward with targets, in nats, (L, B). */

@@ -1,0 +1,151 @@
+// `mamba-audio generate`: generates audio sample by sample from a model's recurrent state,
+// optionally continuing a prompt clip, and writes a WAV file.
+import { existsSync } from 'node:fs';
+import { basename } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+import { readAudioFile, writeFileAtomically } from '../../audio/node-file';
+import { decodeCodes } from '../../audio/mulaw';
+import { prepareCodes } from '../../audio/prepare';
+import { encodeWav } from '../../audio/wav-encode';
+import { createGenerator, type CodeArray } from '../../gpu/generate/generator';
+import { MambaLM } from '../../gpu/model/lm';
+import { createNodeContext } from '../../gpu/node';
+import { UsageError, type ParsedArgs } from '../args';
+import { EXIT_OK, type CliIo, type Command } from '../command';
+import { ProgressLine } from '../progress';
+import { formatDuration, readCheckpointFile } from '../training';
+
+/** The model shipped with the app; the CLI uses it when no --model is given. */
+export const DEFAULT_MODEL_PATH = fileURLToPath(new URL('../../assets/default-model.safetensors', import.meta.url));
+
+/** Below this temperature sampling is close to greedy, which tends to collapse into silence. */
+const LOW_TEMPERATURE = 0.5;
+
+export const generateCommand: Command = {
+  name: 'generate',
+  summary: 'generate audio from a model and write a WAV file',
+  synopsis: '[options]',
+  description:
+    'Generates audio one sample at a time from the model\'s recurrent state, in constant memory\n' +
+    'however long the output, and writes it as a WAV file at the model\'s sample rate. With\n' +
+    '--prompt, the prompt clip is run through the model in parallel first and generation\n' +
+    'continues from there. The same --seed gives the same audio.',
+  options: [
+    { name: 'model', short: 'm', valueName: 'FILE', description: 'checkpoint (.safetensors) to use (default: the embedded default model)' },
+    { name: 'out', short: 'o', valueName: 'FILE', description: 'WAV file to write (default generated.wav); with --streams N > 1, FILE-1.wav ...' },
+    { name: 'seconds', short: 's', valueName: 'SEC', description: 'length of the generated audio in seconds (default 4)' },
+    { name: 'temperature', short: 't', valueName: 'X', description: 'softmax temperature; 0 is greedy (default 1)' },
+    { name: 'top-p', valueName: 'X', description: 'nucleus sampling mass in (0, 1]; 1 keeps every class (default 0.95)' },
+    { name: 'seed', valueName: 'N', description: 'seed of the random draws, an integer 0..4294967295 (default 1)' },
+    { name: 'prompt', valueName: 'CLIP', description: 'audio file to continue (its last --prompt-seconds are used)' },
+    { name: 'prompt-seconds', valueName: 'SEC', description: 'seconds of the prompt to feed (default 2)' },
+    { name: 'streams', valueName: 'N', description: 'independent streams generated in parallel (default 1)' },
+    { name: 'include-prompt', description: 'write the prompt before the generated audio in the WAV file' },
+  ],
+  positionals: [],
+
+  async run(args: ParsedArgs, io: CliIo): Promise<number> {
+    const modelPath = args.string('model') ?? DEFAULT_MODEL_PATH;
+    if (!args.string('model') && !existsSync(modelPath)) {
+      throw new UsageError(`no --model given and the default model ${modelPath} is missing; pass a checkpoint with --model`);
+    }
+    const seconds = args.number('seconds', { min: 0.001, max: 24 * 3600 }) ?? 4;
+    const temperature = args.number('temperature', { min: 0, max: 100 }) ?? 1;
+    const topP = args.number('top-p', { min: 1e-6, max: 1 }) ?? 0.95;
+    const seed = args.number('seed', { integer: true, min: 0, max: 0xffffffff }) ?? 1;
+    const streams = args.number('streams', { integer: true, min: 1, max: 256 }) ?? 1;
+    const promptSeconds = args.number('prompt-seconds', { min: 0.001, max: 3600 }) ?? 2;
+    const out = args.string('out') ?? 'generated.wav';
+    if (temperature < LOW_TEMPERATURE) {
+      io.stderr(`warning: temperature ${temperature} is close to greedy decoding, which tends to collapse raw audio into silence or a drone\n`);
+    }
+
+    const checkpoint = await readCheckpointFile(modelPath);
+    const { config } = checkpoint;
+    if (config.encoding === 'tokens') throw new UsageError(`${modelPath} is a token model (vocabulary ${config.vocabSize}), not an audio model`);
+    const quantization = config.encoding === 'linear' ? 'linear' : 'mu-law';
+    const sampleRateHz = config.sampleRateHz;
+    const total = Math.max(1, Math.round(seconds * sampleRateHz));
+
+    let promptCodes: Uint8Array | null = null;
+    const promptPath = args.string('prompt');
+    if (promptPath) {
+      const prepared = prepareCodes(await readAudioFile(promptPath), { sampleRateHz, quantization });
+      for (const warning of prepared.warnings) io.stderr(`warning: ${basename(promptPath)}: ${warning}\n`);
+      const keep = Math.min(prepared.codes.length, Math.round(promptSeconds * sampleRateHz));
+      promptCodes = prepared.codes.subarray(prepared.codes.length - keep);
+    }
+
+    const ctx = await createNodeContext();
+    const generator = createGenerator(ctx, config, checkpoint.params, { batch: streams });
+    try {
+      if (promptCodes) {
+        // Prefill with the parallel scan, then hand the states and last logits to the generator.
+        const model = new MambaLM(ctx, config, checkpoint.params);
+        try {
+          const inputs = new Uint32Array(promptCodes.length * streams);
+          for (let t = 0; t < promptCodes.length; t++) inputs.fill(promptCodes[t], t * streams, (t + 1) * streams);
+          const { states, lastLogits } = await model.prefill(inputs, streams);
+          generator.setState(states, { logits: lastLogits });
+        } finally {
+          model.destroy();
+        }
+      } else {
+        generator.reset();
+      }
+
+      const outputs = Array.from({ length: streams }, () => new Uint8Array(total));
+      const progress = new ProgressLine(io, process.stderr.isTTY === true);
+      const started = performance.now();
+      const controller = new AbortController();
+      const onSigint = () => controller.abort();
+      process.once('SIGINT', onSigint);
+      let produced = 0;
+      const result = await generator.generate({
+        samples: total,
+        temperature,
+        topP,
+        seed,
+        chunkSamples: Math.min(total, Math.max(256, Math.round(sampleRateHz / 4))),
+        signal: controller.signal,
+        onChunk: (codes: CodeArray[], startSample: number) => {
+          codes.forEach((chunk, stream) => outputs[stream].set(chunk, startSample));
+          produced = startSample + codes[0].length;
+          const elapsedSec = (performance.now() - started) / 1000;
+          const rate = (produced * streams) / elapsedSec;
+          progress.update(
+            `${(produced / sampleRateHz).toFixed(1)} of ${seconds} s`,
+            produced / total,
+            `${Math.round(rate).toLocaleString('en-US')} samples/s (${(rate / sampleRateHz).toFixed(2)}x real time)  ETA ${formatDuration(((total - produced) * streams) / rate)}`,
+          );
+        },
+      });
+      process.off('SIGINT', onSigint);
+      progress.done();
+
+      const elapsedSec = (performance.now() - started) / 1000;
+      for (let stream = 0; stream < streams; stream++) {
+        const generated = decodeCodes(outputs[stream].subarray(0, result.samples), quantization);
+        let samples = generated;
+        if (promptCodes && args.flag('include-prompt')) {
+          samples = new Float32Array(promptCodes.length + generated.length);
+          samples.set(decodeCodes(promptCodes, quantization));
+          samples.set(generated, promptCodes.length);
+        }
+        const path = streams === 1 ? out : out.replace(/(\.wav)?$/i, `-${stream + 1}.wav`);
+        await writeFileAtomically(path, encodeWav([samples], sampleRateHz, 'pcm16').bytes);
+        io.stdout(`${path}\n`);
+      }
+      const rate = (result.samples * streams) / elapsedSec;
+      io.stderr(
+        `generated ${(result.samples / sampleRateHz).toFixed(2)} s x ${streams} stream(s)${result.aborted ? ' (stopped early)' : ''} in ${elapsedSec.toFixed(1)} s: ` +
+          `${Math.round(rate).toLocaleString('en-US')} samples/s, ${(rate / sampleRateHz).toFixed(2)}x real time at ${sampleRateHz} Hz\n`,
+      );
+    } finally {
+      generator.destroy();
+      ctx.destroy();
+    }
+    return EXIT_OK;
+  },
+};
