@@ -1,4 +1,4 @@
-// What `train` and `finetune` share: loading clips from files and folders, the training
+// Code shared by `train` and `finetune`: loading clips from files and folders, the training
 // options, progress output, and checkpoints written atomically into a run folder.
 import { mkdir, readdir, readFile, stat, appendFile } from 'node:fs/promises';
 import { basename, extname, join, resolve } from 'node:path';
@@ -71,7 +71,7 @@ export async function findAudioFiles(paths: readonly string[]): Promise<string[]
     }
     if (info.isDirectory()) {
       const entries = (await readdir(path)).filter((name) => AUDIO_EXTENSIONS.has(extname(name).toLowerCase())).sort();
-      if (entries.length === 0) throw new UsageError(`${path} holds no audio files (${[...AUDIO_EXTENSIONS].join(', ')})`);
+      if (entries.length === 0) throw new UsageError(`${path} contains no audio files (${[...AUDIO_EXTENSIONS].join(', ')})`);
       files.push(...entries.map((name) => join(path, name)));
     } else {
       files.push(path);

@@ -91,7 +91,7 @@ export class Params {
     this.view.setFloat32(this.slot(), value, true);
     return this;
   }
-  /** The packed bytes, padded to 16 as uniform buffers require. */
+  /** Returns the packed bytes, padded to 16 as uniform buffers require. */
   bytes(): Uint8Array {
     const byteLength = Math.max(16, Math.ceil((this.count * 4) / 16) * 16);
     return new Uint8Array(this.view.buffer, 0, byteLength);
@@ -225,8 +225,8 @@ export class GpuContext {
   }
 
   /**
-   * A small storage binding for a kernel's optional output that a dispatch does not use:
-   * WebGPU needs every binding of the layout filled, and a real tensor would alias.
+   * Returns a small storage binding for an optional kernel output that a dispatch does not
+   * use. WebGPU needs every binding of the layout filled, and a real tensor would alias.
    */
   placeholderStorage(): Binding {
     // Created outside the buffer accounting, like the uniform arena: it lives as long as the context.
@@ -234,7 +234,7 @@ export class GpuContext {
     return { buffer: this.placeholder, offset: 0, size: 256 };
   }
 
-  /** A new zero-filled float32 tensor, or one holding `data`. */
+  /** Creates a zero-filled float32 tensor, or one initialised with `data`. */
   tensor(label: string, shape: readonly number[], data?: ArrayBufferView): Tensor {
     for (const dim of shape) {
       if (!Number.isInteger(dim) || dim < 0) throw new ShapeError(`Tensor "${label}" has invalid shape [${shape}]`);

@@ -2,9 +2,9 @@
 //
 // The engine is designed for the WebGPU default limits (128 MiB per storage binding, 256
 // invocations per workgroup, 16 KiB of workgroup memory, 65,535 workgroups per dimension,
-// no f16) and asks for larger limits only where the adapter offers them.
+// no f16) and requests larger limits only where the adapter offers them.
 
-/** How the adapter was obtained, from most to least capable. */
+/** Adapter request that succeeded, from most to least capable. */
 export type AdapterMode = 'core' | 'compatibility' | 'fallback';
 
 export interface AcquiredDevice {
@@ -88,7 +88,7 @@ export async function acquireDevice(gpu: GPU, options: AcquireOptions = {}): Pro
   attempts.push({ mode: 'compatibility', request: { featureLevel: 'compatibility' } as GPURequestAdapterOptions });
   attempts.push({ mode: 'fallback', request: { forceFallbackAdapter: true } });
 
-  // A browser may answer the default request with a software adapter (Chromium returns
+  // A browser may return a software adapter for the default request (Chromium returns
   // SwiftShader there and reaches lavapipe only in compatibility mode), so a fallback
   // adapter is kept only while no later request yields a better one.
   const tried: string[] = [];

@@ -376,7 +376,7 @@ export class MambaLM {
     return traces;
   }
 
-  /** The last forward's activations of one layer, for inspection and tests. */
+  /** Returns the last forward's activations of one layer, for inspection and tests. */
   activations(layer: number): LayerActivations {
     return this.layers[layer];
   }

@@ -42,7 +42,7 @@ export interface MixerWeights {
 /** Gradients with the same names; dA_log lands in aLog. */
 export type MixerGrads = MixerWeights;
 
-/** What the forward keeps for the backward. */
+/** Activations the forward keeps for the backward. */
 export interface MixerActivations {
   xz: Tensor; // (rows, 2 DI)
   convPre: Tensor; // (rows, DI)

@@ -23,7 +23,7 @@ export function createWorkspace(ctx: GpuContext): OpsWorkspace {
   return new Workspace(ctx, 'model workspace');
 }
 
-/** The whole tensor as a matrix of `cols` columns. */
+/** Views the whole tensor as a matrix of `cols` columns. */
 export function whole(tensor: Tensor, cols: number): MatrixView {
   return wholeMatrix(tensor, cols);
 }
@@ -80,7 +80,7 @@ export function addInPlace(ctx: GpuContext, args: { target: Tensor; source: Tens
   encodeAddInPlace(ctx, { target: wholeMatrix(args.target, args.count), source: wholeMatrix(args.source, args.count), rows: 1, cols: args.count });
 }
 
-/** Every row of `out` (rows, width) = `row` (width): the non-selective x_proj output. */
+/** Copies `row` (width) into every row of `out` (rows, width): the non-selective x_proj output. */
 export function broadcastRows(ctx: GpuContext, args: { row: Tensor; out: Tensor; rows: number; width: number }): void {
   encodeElementwise(ctx, {
     op: 'scale',
@@ -193,7 +193,7 @@ export function gradientNorm(ctx: GpuContext, args: { grads: Tensor[]; maxNorm: 
   encodeGradNorm(ctx, args);
 }
 
-/** One AdamW update of a parameter, its gradient scaled by result[1] of gradientNorm. */
+/** Encodes one AdamW update of a parameter, its gradient scaled by the clip factor from gradientNorm. */
 export function adamw(ctx: GpuContext, args: AdamWArgs): void {
   encodeAdamW(ctx, args);
 }

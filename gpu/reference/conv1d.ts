@@ -21,7 +21,7 @@ function inputAt(dims: ConvDimsRef, x: ArrayView, state: Float32Array | null, t:
   return state[(b * dims.DI + d) * dims.K + dims.K + t];
 }
 
-/** pre = conv(x) + bias and out = silu(pre), both (L * B, DI). */
+/** Returns pre = conv(x) + bias and out = silu(pre), both (L * B, DI). */
 export function conv1dRef(
   dims: ConvDimsRef,
   x: ArrayView,
@@ -83,8 +83,8 @@ export function conv1dBackwardRef(
 }
 
 /**
- * One step: shifts each (b, d) state left, appends x (B, DI) and returns silu(conv) (B, DI).
- * Updates `state` in place.
+ * Runs one step: shifts each (b, d) state left, appends x (B, DI) and returns silu(conv)
+ * (B, DI). Updates `state` in place.
  */
 export function conv1dStepRef(B: number, DI: number, K: number, x: ArrayView, weight: Float32Array, bias: Float32Array, state: Float32Array): Float32Array {
   const out = new Float32Array(B * DI);
@@ -101,7 +101,10 @@ export function conv1dStepRef(B: number, DI: number, K: number, x: ArrayView, we
   return out;
 }
 
-/** The state (B, DI, K) after a pass over x: inputs L - K .. L - 1, before-t = 0 ones from `state`. */
+/**
+ * Returns the state (B, DI, K) after a pass over x: inputs L - K .. L - 1, where times
+ * before 0 read the initial `state` (or zero without one).
+ */
 export function conv1dStateRef(dims: ConvDimsRef, x: ArrayView, state: Float32Array | null = null): Float32Array {
   const { B, L, DI, K } = dims;
   const next = new Float32Array(B * DI * K);

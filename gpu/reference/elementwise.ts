@@ -28,7 +28,7 @@ export function softplusGradRef(x: number): number {
 
 export type ElementwiseOpRef = 'scale' | 'add' | 'mul' | 'silu' | 'siluBackward' | 'softplus' | 'softplusBackward';
 
-/** f(x, y) of one element, as the kernel's OP values define it. */
+/** Returns f(x, y) for one element, as the kernel's OP values define it. */
 export function elementwiseRef(op: ElementwiseOpRef, x: number, y: number, alpha = 1): number {
   switch (op) {
     case 'scale':

@@ -1,6 +1,6 @@
 // CPU reference of the embedding lookup and its gradient (a scatter-add by code).
 
-/** out[r] = table[codes[r]] for codes < V; zero rows otherwise. Returns (rows, dim). */
+/** Returns out (rows, dim) with out[r] = table[codes[r]] for codes < V and zero rows otherwise. */
 export function embeddingRef(codes: Uint32Array, table: Float32Array, dim: number, vocabulary: number): Float32Array {
   const out = new Float32Array(codes.length * dim);
   codes.forEach((code, r) => {
@@ -9,7 +9,7 @@ export function embeddingRef(codes: Uint32Array, table: Float32Array, dim: numbe
   return out;
 }
 
-/** dTable[v] = sum of dOut[r] over rows with codes[r] = v, in float64. Returns (V, dim). */
+/** Returns dTable (V, dim) with dTable[v] = sum of dOut[r] over rows with codes[r] = v, in float64. */
 export function embeddingBackwardRef(codes: Uint32Array, dOut: Float32Array, dim: number, vocabulary: number): Float32Array {
   const sums = new Float64Array(vocabulary * dim);
   codes.forEach((code, r) => {

@@ -17,8 +17,8 @@ function at(view: ArrayView, row: number, col: number): number {
 }
 
 /**
- * C (+)= A @ B with A (m, k) and B (k, n), either stored transposed. Writes into the c view
- * and returns its array.
+ * Computes C (+)= A @ B with A (m, k) and B (k, n), either stored transposed, into the c
+ * view, and returns c's array.
  */
 export function matmulRef(
   m: number,
@@ -44,19 +44,19 @@ export function matmulRef(
   return c.data;
 }
 
-/** y = x @ W^T for x (rows, inDim) and W (outDim, inDim); returns a new (rows, outDim) array. */
+/** Returns y = x @ W^T (rows, outDim) for x (rows, inDim) and W (outDim, inDim). */
 export function linearForwardRef(rows: number, inDim: number, outDim: number, x: ArrayView, weight: Float32Array): Float32Array {
   const y = new Float32Array(rows * outDim);
   return matmulRef(rows, outDim, inDim, x, wholeArray(weight, inDim), wholeArray(y, outDim), { transposeB: true });
 }
 
-/** dx = dy @ W; returns a new (rows, inDim) array. */
+/** Returns dx = dy @ W (rows, inDim). */
 export function linearInputGradRef(rows: number, inDim: number, outDim: number, dy: ArrayView, weight: Float32Array): Float32Array {
   const dx = new Float32Array(rows * inDim);
   return matmulRef(rows, inDim, outDim, dy, wholeArray(weight, inDim), wholeArray(dx, inDim));
 }
 
-/** dW = dy^T @ x summed over rows; returns a new (outDim, inDim) array. */
+/** Returns dW = dy^T @ x (outDim, inDim), summed over rows. */
 export function linearWeightGradRef(rows: number, inDim: number, outDim: number, dy: ArrayView, x: ArrayView): Float32Array {
   const dWeight = new Float32Array(outDim * inDim);
   return matmulRef(outDim, inDim, rows, dy, x, wholeArray(dWeight, inDim), { transposeA: true });

@@ -12,7 +12,7 @@ export interface AdamWRefArgs {
   decay: boolean;
 }
 
-/** One AdamW step; updates param, m and v in place. */
+/** Applies one AdamW step to param, m and v in place. */
 export function adamWRef(param: Float32Array, grad: Float32Array, m: Float32Array, v: Float32Array, args: AdamWRefArgs): void {
   const biasCorrection1 = 1 - args.beta1 ** args.step;
   const biasCorrection2 = 1 - args.beta2 ** args.step;
@@ -26,7 +26,7 @@ export function adamWRef(param: Float32Array, grad: Float32Array, m: Float32Arra
   }
 }
 
-/** The global L2 norm of all grads and the clip scale min(1, maxNorm / (norm + 1e-6)). */
+/** Computes the global L2 norm of all grads and the clip scale min(1, maxNorm / (norm + 1e-6)). */
 export function gradNormRef(grads: Float32Array[], maxNorm: number): { norm: number; scale: number; nonFinite: boolean } {
   let sum = 0;
   for (const grad of grads) for (const value of grad) sum += value * value;

@@ -12,7 +12,7 @@
 //
 // Layouts (see gpu/README.md): u, delta, z, out are (L, B, DI); A is (DI, N); h is
 // (B, DI, N). B and C are read from a strided matrix view with one row per token: group g
-// of channel d = g * DI / G holds its N values at columns colOffset + g * N + n. Mamba's
+// of channel d = g * DI / G has its N values at columns colOffset + g * N + n. Mamba's
 // x_proj output [dt | B | C] is such a view with G = 1.
 
 export interface ScanDims {
@@ -181,7 +181,7 @@ export function selectiveScanBackwardRef(dims: ScanDims, inputs: ScanInputs, dou
         }
       }
 
-      // Backward in time. g holds dLoss/dh_t, carried through exp(dt_{t+1} * A).
+      // Backward in time: g is dLoss/dh_t, carried back through exp(dt_{t+1} * A).
       g.fill(0);
       for (let t = L - 1; t >= 0; t--) {
         const row = t * B + b;
@@ -220,7 +220,9 @@ export function selectiveScanBackwardRef(dims: ScanDims, inputs: ScanInputs, dou
           du += g[n] * dt * inputs.Bm.data[bBase + n];
           g[n] *= decay;
         }
-        const dRaw = inputs.deltaSoftplus ? (rawDt > 20 ? ddt : ddt * sigmoid(rawDt)) : ddt;
+        // softplus'(x) = sigmoid(x), and 1 above the threshold where softplus is the identity.
+        let dRaw = ddt;
+        if (inputs.deltaSoftplus && rawDt <= 20) dRaw = ddt * sigmoid(rawDt);
         grads.du[index] = du;
         grads.ddelta[index] = dRaw;
         ddeltaBias[d] += dRaw;

@@ -1,11 +1,11 @@
 // The training loop: AdamW with warm-up and cosine decay, gradient clipping, validation in
 // bits per sample against two baselines, and checkpoints that a failed run never spoils.
 //
-// One optimizer step reads back a single small buffer (loss, gradient norm, non-finite
-// flag), so the GPU stays busy. A step whose loss or gradient is not finite is skipped
-// before AdamW runs, so bad values never reach the weights; after `maxSkippedInARow`
-// skipped steps in a row the run stops with TrainingDivergedError, and the last checkpoint
-// written is the last good state.
+// One optimizer step reads back two small buffers (the loss, and the gradient norm with a
+// non-finite flag), so the GPU stays busy. A step whose loss or gradient is not finite is
+// skipped before AdamW runs, so bad values never reach the weights. After
+// `maxSkippedInARow` skipped steps in a row the run stops with TrainingDivergedError, and
+// the last checkpoint written is the last good state.
 import type { GpuContext, Tensor } from '../context';
 import { MambaLM } from '../model/lm';
 import * as ops from '../model/ops';
