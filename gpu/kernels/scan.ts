@@ -226,11 +226,15 @@ export class ScanWorkspace {
   constructor(private readonly ctx: GpuContext) {}
 
   buffers(scratchElements: number, accumElements: number): { scratch: Tensor; accum: Tensor } {
-    if (!this.scratch || elementCount(this.scratch.shape) < scratchElements) {
+    // A buffer may be destroyed only after the dispatches recorded with it are submitted.
+    const growScratch = !this.scratch || elementCount(this.scratch.shape) < scratchElements;
+    const growAccum = !this.accum || elementCount(this.accum.shape) < accumElements;
+    if ((growScratch && this.scratch) || (growAccum && this.accum)) this.ctx.submit();
+    if (growScratch) {
       this.ctx.release(this.scratch);
       this.scratch = this.ctx.tensor('scan scratch states', [scratchElements]);
     }
-    if (!this.accum || elementCount(this.accum.shape) < accumElements) {
+    if (growAccum) {
       this.ctx.release(this.accum);
       this.accum = this.ctx.tensor('scan accumulators', [accumElements]);
     }
