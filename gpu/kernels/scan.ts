@@ -238,7 +238,7 @@ export class ScanWorkspace {
       this.ctx.release(this.accum);
       this.accum = this.ctx.tensor('scan accumulators', [accumElements]);
     }
-    return { scratch: this.scratch, accum: this.accum };
+    return { scratch: this.scratch!, accum: this.accum! };
   }
 
   destroy(): void {
