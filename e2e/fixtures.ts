@@ -1,7 +1,7 @@
 // Test fixtures: `app` is the app's page for the configured target (web or Electron),
 // opened fresh for each test. Any uncaught page error or console error fails the test.
 
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 import { _electron, expect, test as base, type Browser, type ElectronApplication, type Page } from '@playwright/test';
@@ -103,17 +103,42 @@ export async function waitForAdapter(page: Page): Promise<string> {
  * showOpenDialog is replaced in the main process by one that returns `path`.
  */
 export async function openAudioWithPicker(page: Page, path: string): Promise<void> {
+  await openWithPicker(page, 'open-audio', path);
+}
+
+/** Opens a file through the button with `buttonTestId`, as openAudioWithPicker does. */
+export async function openWithPicker(page: Page, buttonTestId: string, path: string): Promise<void> {
   const electronApp = electronApps.get(page);
   if (electronApp) {
     await electronApp.evaluate(({ dialog }, filePath) => {
       dialog.showOpenDialog = (async () => ({ canceled: false, filePaths: [filePath] })) as typeof dialog.showOpenDialog;
     }, path);
-    await page.getByTestId('open-audio').click();
+    await page.getByTestId(buttonTestId).click();
     return;
   }
   const chooser = page.waitForEvent('filechooser');
-  await page.getByTestId('open-audio').click();
+  await page.getByTestId(buttonTestId).click();
   await (await chooser).setFiles(path);
+}
+
+/**
+ * Clicks a button that saves a file, and stores that file at `path`. In the browser the
+ * download is saved there. In Electron showSaveDialog is replaced by one that returns `path`.
+ * Resolves once the file is written.
+ */
+export async function saveWithPicker(page: Page, buttonTestId: string, path: string): Promise<void> {
+  const electronApp = electronApps.get(page);
+  if (electronApp) {
+    await electronApp.evaluate(({ dialog }, filePath) => {
+      dialog.showSaveDialog = (async () => ({ canceled: false, filePath })) as typeof dialog.showSaveDialog;
+    }, path);
+    await page.getByTestId(buttonTestId).click();
+    await expect.poll(() => existsSync(path)).toBe(true);
+    return;
+  }
+  const download = page.waitForEvent('download');
+  await page.getByTestId(buttonTestId).click();
+  await (await download).saveAs(path);
 }
 
 /** Drops a file on the window as a user dragging it from the file manager would. */
@@ -147,6 +172,43 @@ export async function paintedWaveformPixels(page: Page, testId: string): Promise
     }
     return painted;
   });
+}
+
+/**
+ * Counts the pixels of a canvas under the element with `testId` that are not transparent,
+ * and the distinct colours among them (quantised to 4 bits per channel).
+ */
+export async function canvasPixels(page: Page, testId: string): Promise<{ painted: number; colors: number }> {
+  return page.getByTestId(testId).locator('canvas').first().evaluate((canvas: HTMLCanvasElement) => {
+    const context = canvas.getContext('2d');
+    if (!context || canvas.width === 0 || canvas.height === 0) return { painted: 0, colors: 0 };
+    const { data } = context.getImageData(0, 0, canvas.width, canvas.height);
+    let painted = 0;
+    const colors = new Set<number>();
+    for (let i = 0; i < data.length; i += 4) {
+      if (data[i + 3] === 0) continue;
+      painted++;
+      colors.add(((data[i]! >> 4) << 8) | ((data[i + 1]! >> 4) << 4) | (data[i + 2]! >> 4));
+    }
+    return { painted, colors: colors.size };
+  });
+}
+
+/** Counts pixels of a canvas under `testId` within `tolerance` of the colour `[r, g, b]`. */
+export async function pixelsOfColor(page: Page, testId: string, rgb: readonly [number, number, number], tolerance = 24): Promise<number> {
+  return page.getByTestId(testId).locator('canvas').first().evaluate(
+    (canvas: HTMLCanvasElement, { rgb: [r, g, b], tolerance: limit }) => {
+      const context = canvas.getContext('2d');
+      if (!context || canvas.width === 0 || canvas.height === 0) return 0;
+      const { data } = context.getImageData(0, 0, canvas.width, canvas.height);
+      let count = 0;
+      for (let i = 0; i < data.length; i += 4) {
+        if (data[i + 3]! > 0 && Math.abs(data[i]! - r) <= limit && Math.abs(data[i + 1]! - g) <= limit && Math.abs(data[i + 2]! - b) <= limit) count++;
+      }
+      return count;
+    },
+    { rgb, tolerance },
+  );
 }
 
 /** Saves a full-window screenshot under test-results/ and attaches it to the report. */

@@ -4,6 +4,9 @@
 import { readFileSync } from 'node:fs';
 
 export interface WavFacts {
+  /** The fmt chunk's format tag: 1 is integer PCM, 3 is IEEE float. */
+  formatTag: number;
+  bitsPerSample: number;
   sampleRateHz: number;
   channelCount: number;
   frameCount: number;
@@ -16,6 +19,8 @@ export function readWavFacts(path: string): WavFacts {
     throw new Error(`readWavFacts: ${path} is not a RIFF/WAVE file`);
   }
   let offset = 12;
+  let formatTag = 0;
+  let bitsPerSample = 0;
   let sampleRateHz = 0;
   let channelCount = 0;
   let blockAlign = 0;
@@ -23,13 +28,15 @@ export function readWavFacts(path: string): WavFacts {
     const id = bytes.toString('ascii', offset, offset + 4);
     const size = bytes.readUInt32LE(offset + 4);
     if (id === 'fmt ') {
+      formatTag = bytes.readUInt16LE(offset + 8);
+      bitsPerSample = bytes.readUInt16LE(offset + 22);
       channelCount = bytes.readUInt16LE(offset + 10);
       sampleRateHz = bytes.readUInt32LE(offset + 12);
       blockAlign = bytes.readUInt16LE(offset + 20);
     } else if (id === 'data') {
       const available = Math.min(size, bytes.length - offset - 8);
       const frameCount = Math.floor(available / blockAlign);
-      return { sampleRateHz, channelCount, frameCount, durationSec: frameCount / sampleRateHz };
+      return { formatTag, bitsPerSample, sampleRateHz, channelCount, frameCount, durationSec: frameCount / sampleRateHz };
     }
     offset += 8 + size + (size % 2);
   }

@@ -67,7 +67,7 @@ export interface LayerState {
   ssm: Float32Array;
 }
 
-/** What one block step exposes for the selectivity view, per stream and channel (B, DI). */
+/** Selectivity values of one block step, per stream and channel (B, DI). */
 export interface BlockTrace {
   /** delta after softplus. */
   delta: Float32Array;
@@ -273,9 +273,9 @@ export interface ReferenceGenerateOptions {
 }
 
 /**
- * The generator loop on the CPU, with the GPU generator's semantics: the logits of the last
- * consumed code stay pending; generate() samples from them, feeds the sample back and
- * repeats. The benchmarks' "TypeScript reference path".
+ * The generator loop on the CPU, with the GPU generator's semantics. The logits of the last
+ * consumed code stay pending, and generate() samples from them, feeds the sample back and
+ * repeats. The benchmarks use it as the TypeScript reference path.
  */
 export class ReferenceGenerator {
   states: LayerState[];

@@ -8,6 +8,8 @@ export interface PlayerStatus {
   underruns: number;
   /** Seconds scheduled ahead of the current time. */
   bufferedSec: number;
+  /** The AudioContext's currentTime: seconds since the context started, 0 before. */
+  clockSec: number;
 }
 
 export class GaplessPlayer {
@@ -55,7 +57,7 @@ export class GaplessPlayer {
 
   status(): PlayerStatus {
     const now = this.context?.currentTime ?? 0;
-    return { playing: this.sources.size > 0, underruns: this.scheduler.underruns, bufferedSec: this.scheduler.bufferedSec(now) };
+    return { playing: this.sources.size > 0, underruns: this.scheduler.underruns, bufferedSec: this.scheduler.bufferedSec(now), clockSec: now };
   }
 
   /** Stops every scheduled chunk at once; the player can be started again. */

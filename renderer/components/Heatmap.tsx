@@ -56,6 +56,8 @@ export function Heatmap({ trace, sampleRateHz, window, cursorSec, heightPx = 180
         <>
           <div className="heatmap-plot" style={{ height: `${heightPx}px` }}>
             <canvas ref={canvasRef} style={{ width: '100%', height: `${heightPx}px` }} onPointerMove={onPointerMove} onPointerLeave={() => setReadout(null)} />
+            <span className="heatmap-axis heatmap-axis-top">channel 0</span>
+            <span className="heatmap-axis heatmap-axis-bottom">channel {trace.channels - 1}</span>
             {cursorLeft !== null && cursorLeft >= 0 && cursorLeft <= 100 && <div className="heatmap-cursor" style={{ left: `${cursorLeft}%` }} />}
           </div>
           <div className="heatmap-footer">

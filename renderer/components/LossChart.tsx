@@ -8,7 +8,8 @@ import { useElementSize } from './use-element-size';
 
 export const LOSS_COLORS = { train: '#6aa8ff', validation: '#ffb454', grid: '#262b33', axis: '#8a93a3' } as const;
 
-const MARGIN = { left: 52, right: 16, top: 12, bottom: 28 };
+/** Plot margins in CSS pixels; the top margin contains the legend, so it never covers a curve. */
+const MARGIN = { left: 52, right: 16, top: 30, bottom: 28 };
 
 export function LossChart({ history, testId }: { history: readonly LossPoint[]; testId?: string }) {
   const frameRef = useRef<HTMLDivElement>(null);
@@ -48,7 +49,7 @@ function drawChart(context: CanvasRenderingContext2D, history: readonly LossPoin
   const plotBottom = heightPx - MARGIN.bottom;
 
   const steps = history.map((point) => point.step);
-  const losses = history.flatMap((point) => (point.valLoss === undefined ? [point.loss] : [point.loss, point.valLoss]));
+  const losses = history.flatMap((point) => [point.loss, point.valLoss].filter((value): value is number => typeof value === 'number'));
   const stepExtent: [number, number] = steps.length > 0 ? [Math.min(...steps), Math.max(...steps, Math.min(...steps) + 1)] : [0, 100];
   const lossExtent = paddedExtent(losses) ?? [0, 6];
   const x = linearScale(stepExtent, [plotLeft, plotRight]);
@@ -76,7 +77,8 @@ function drawChart(context: CanvasRenderingContext2D, history: readonly LossPoin
   context.strokeStyle = LOSS_COLORS.axis;
   context.strokeRect(plotLeft + 0.5, plotTop + 0.5, plotRight - plotLeft, plotBottom - plotTop);
 
-  drawLine(context, history.map((point) => [x.toPixel(point.step), y.toPixel(point.loss)]), LOSS_COLORS.train);
+  const training = history.filter((point): point is LossPoint & { loss: number } => point.loss !== null);
+  drawLine(context, training.map((point) => [x.toPixel(point.step), y.toPixel(point.loss)]), LOSS_COLORS.train);
   const validation = history.filter((point) => point.valLoss !== undefined);
   const validationPixels = validation.map((point): [number, number] => [x.toPixel(point.step), y.toPixel(point.valLoss!)]);
   drawLine(context, validationPixels, LOSS_COLORS.validation);

@@ -3,13 +3,23 @@
 
 import { ENGINE_ERROR_TEXT } from '../engine/errors';
 import type { AdapterSummary } from '../engine/protocol';
+import type { ModelStatus } from '../state/engine-store';
 import { useEngine, useServices } from '../state/react';
+
+const MODEL_STATUS_TEXT: Record<ModelStatus, string> = {
+  none: 'none loaded',
+  loading: 'loading…',
+  ready: 'none loaded',
+  missing: 'no default model in this build',
+  failed: 'none loaded (the last load failed)',
+};
 
 export function StatusBar() {
   const { platform } = useServices();
   const status = useEngine((state) => state.status);
   const adapter = useEngine((state) => state.adapter);
   const model = useEngine((state) => state.model);
+  const modelStatus = useEngine((state) => state.modelStatus);
   let adapterText = 'unavailable';
   if (adapter) adapterText = adapter.name;
   else if (status === 'starting') adapterText = 'starting…';
@@ -30,7 +40,9 @@ export function StatusBar() {
       </span>
       <span className="status-item">
         <span className="muted">Model </span>
-        {model ? `${model.name} · ${model.layers} layers · D ${model.modelWidth}` : 'none loaded'}
+        <span data-testid="status-model">
+          {model ? `${model.source === 'default' ? 'default' : model.name} · ${model.layers} layers · D ${model.modelWidth}` : MODEL_STATUS_TEXT[modelStatus]}
+        </span>
       </span>
       <span className="status-spacer" />
       <span className="status-item muted">{platform.kind === 'electron' ? 'Desktop app' : 'Web mode'}</span>

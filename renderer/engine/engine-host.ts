@@ -44,7 +44,8 @@ export interface EngineBackend {
   loadDefaultModel(): Promise<ModelSummary>;
   train(command: TrainCommand): Promise<void>;
   generate(command: GenerateCommand): Promise<void>;
-  inspect(codes: Uint8Array, sampleRateHz: number): Promise<SelectivityTrace[]>;
+  /** Traces the codes after the first `contextSamples`, which only prime the state. */
+  inspect(codes: Uint8Array, sampleRateHz: number, contextSamples?: number): Promise<SelectivityTrace[]>;
   exportCheckpoint(): Promise<{ bytes: Uint8Array; step: number }>;
   /** Stops running work and frees GPU buffers; the device itself belongs to the host. */
   dispose(): void;
@@ -64,8 +65,19 @@ export interface EngineHost {
   handleMessage(data: unknown): Promise<void>;
 }
 
-/** Limits raised to the adapter's maximum when they exceed the defaults. */
-const RAISED_LIMITS = ['maxStorageBufferBindingSize', 'maxBufferSize', 'maxComputeWorkgroupStorageSize', 'maxComputeInvocationsPerWorkgroup'] as const;
+/**
+ * Limits raised to the adapter's maximum when they exceed the defaults. The list is the
+ * same as RAISED_LIMITS in gpu/device.ts, because the engine's kernels are sized for those
+ * values. Compatibility mode's defaults are lower, 128 invocations per workgroup for one.
+ */
+const RAISED_LIMITS = [
+  'maxStorageBufferBindingSize',
+  'maxBufferSize',
+  'maxComputeWorkgroupStorageSize',
+  'maxComputeInvocationsPerWorkgroup',
+  'maxComputeWorkgroupSizeX',
+  'maxStorageBuffersPerShaderStage',
+] as const;
 
 /**
  * Features enabled when the adapter offers them; the engine checks `device.features`
@@ -97,7 +109,10 @@ export function createEngineHost(options: EngineHostOptions): EngineHost {
     }
 
     const requiredLimits: Record<string, number> = {};
-    for (const name of RAISED_LIMITS) requiredLimits[name] = selected.adapter.limits[name];
+    for (const name of RAISED_LIMITS) {
+      const value = selected.adapter.limits[name];
+      if (typeof value === 'number') requiredLimits[name] = value;
+    }
     let device: GPUDevice;
     try {
       const requiredFeatures = OPTIONAL_FEATURES.filter((feature) => selected.adapter.features.has(feature));
@@ -161,7 +176,7 @@ export function createEngineHost(options: EngineHostOptions): EngineHost {
         return { accepted: true };
       case 'inspect':
         expectBytes(request.payload.codes, 'payload.codes');
-        return { traces: await requireBackend('inspect').inspect(request.payload.codes, request.payload.sampleRateHz) };
+        return { traces: await requireBackend('inspect').inspect(request.payload.codes, request.payload.sampleRateHz, request.payload.contextSamples) };
       case 'exportCheckpoint':
         return requireBackend('exportCheckpoint').exportCheckpoint();
     }

@@ -26,11 +26,19 @@ export const ENGINE_ERROR_TEXT: Record<EngineErrorCode, { title: string; hint: s
   },
   'no-model': {
     title: 'No model is loaded',
-    hint: 'Load the default model or open a checkpoint first.',
+    hint: 'Open a checkpoint with "Open checkpoint…" in the Train view (Ctrl+Shift+O), or load the default model there.',
   },
   busy: {
     title: 'The engine is busy',
     hint: 'Wait for the current training or generation to finish, or stop it first.',
+  },
+  'invalid-input': {
+    title: 'These settings cannot be used',
+    hint: 'Change the setting or the selected audio named in the message, then try again.',
+  },
+  'training-diverged': {
+    title: 'Training diverged',
+    hint: 'The loss or the gradients became infinite or NaN, so the weights were left unchanged. Lower the learning rate or the gradient clip, then start again from the last checkpoint.',
   },
   'invalid-request': {
     title: 'The engine rejected a request',

@@ -11,7 +11,7 @@
 // Units: sample rates in Hz, times in seconds, positions and lengths of audio in samples
 // at the model rate, losses in nats per sample (cross-entropy over 256 mu-law classes).
 
-export const ENGINE_PROTOCOL_VERSION = 1;
+export const ENGINE_PROTOCOL_VERSION = 2;
 
 /** Error codes; each has a user-facing explanation in renderer/engine/errors.ts. */
 export type EngineErrorCode =
@@ -23,6 +23,8 @@ export type EngineErrorCode =
   | 'no-model'
   | 'busy'
   | 'invalid-request'
+  | 'invalid-input'
+  | 'training-diverged'
   | 'engine-unavailable'
   | 'internal';
 
@@ -67,9 +69,13 @@ export interface ModelSummary {
   layers: number;
   /** Model width D. */
   modelWidth: number;
+  /** Inner width DI = E * D, the number of channels in each selectivity trace. */
+  innerWidth: number;
   /** SSM state size N. */
   stateSize: number;
   sampleRateHz: number;
+  /** Optimizer steps recorded in the checkpoint's trainer metadata, or null when it has none. */
+  trainedSteps: number | null;
 }
 
 export interface TrainConfig {
@@ -146,7 +152,11 @@ export interface EngineCommands {
   train: { payload: TrainCommand; result: { accepted: true } };
   generate: { payload: GenerateCommand; result: { accepted: true } };
   inspect: {
-    payload: { codes: Uint8Array; sampleRateHz: number };
+    /**
+     * `codes` starts with `contextSamples` codes (default 0), such as the audio before a
+     * region, that only prime the model's state. The traces cover the codes after them.
+     */
+    payload: { codes: Uint8Array; sampleRateHz: number; contextSamples?: number };
     result: { traces: SelectivityTrace[] };
   };
   /** Serializes the current weights as a safetensors file. */
@@ -165,12 +175,15 @@ export type EngineResponse =
   | { [C in EngineCommandName]: { kind: 'response'; id: number; command: C; ok: true; result: EngineResult<C> } }[EngineCommandName]
   | { kind: 'response'; id: number; command: EngineCommandName; ok: false; error: EngineError };
 
-export type TrainRunState = 'running' | 'paused' | 'stopped' | 'finished';
+export type TrainRunState = 'running' | 'paused' | 'stopped' | 'finished' | 'failed';
 
 export interface TrainProgress {
   step: number;
-  /** Training loss of this step. */
-  loss: number;
+  /**
+   * Training loss of this step, or null in a report that only carries the validation loss
+   * measured before the first step of a run.
+   */
+  loss: number | null;
   /** Validation loss, present on the steps where it was evaluated. */
   valLoss?: number;
   samplesPerSec: number;
@@ -180,11 +193,17 @@ export interface TrainProgress {
 
 export type EngineEvent =
   | ({ kind: 'event'; type: 'trainProgress' } & TrainProgress)
-  | { kind: 'event'; type: 'trainState'; state: TrainRunState }
-  | { kind: 'event'; type: 'checkpoint'; step: number; loss: number | null; bytes: Uint8Array }
-  | { kind: 'event'; type: 'generateChunk'; samples: Float32Array; startSample: number; sampleRateHz: number }
-  | { kind: 'event'; type: 'generateEnd'; totalSamples: number; reason: 'complete' | 'stopped' }
+  | { kind: 'event'; type: 'trainState'; state: TrainRunState; error?: EngineError }
+  | { kind: 'event'; type: 'checkpoint'; step: number; loss: number | null; reason: CheckpointReason; bytes: Uint8Array }
+  | { kind: 'event'; type: 'generateChunk'; samples: Float32Array; codes: Uint8Array; startSample: number; sampleRateHz: number }
+  | { kind: 'event'; type: 'generateEnd'; totalSamples: number; reason: GenerateEndReason; error?: EngineError }
+  | { kind: 'event'; type: 'inspectProgress'; doneSamples: number; totalSamples: number }
   | { kind: 'event'; type: 'error'; error: EngineError };
+
+/** Why a checkpoint was sent: every `checkpointEverySteps`, or at the end of a run (stop or last step). */
+export type CheckpointReason = 'periodic' | 'final';
+
+export type GenerateEndReason = 'complete' | 'stopped' | 'failed';
 
 export type EngineEventType = EngineEvent['type'];
 export type EngineEventOf<T extends EngineEventType> = Extract<EngineEvent, { type: T }>;

@@ -1,7 +1,9 @@
 // Entry point of the engine Web Worker (a module worker bundled by Vite). It connects the
 // protocol host to the worker's message port; see engine-host.ts for the behaviour.
 
+import { DEFAULT_MODEL_LOCATION, fetchDefaultModel } from './default-model';
 import { createEngineHost, type EngineBackendFactory } from './engine-host';
+import { createMambaBackend } from './mamba-backend';
 import type { WorkerToUiMessage } from './protocol';
 
 /** The parts of DedicatedWorkerGlobalScope used here; the project's type lib is DOM. */
@@ -13,10 +15,8 @@ interface WorkerScope {
 
 const scope = self as unknown as WorkerScope;
 
-// TODO: wire the engine from gpu/ here: a factory that builds the Mamba model on
-// `context.device` and implements EngineBackend (engine-host.ts). Until then every model
-// command fails with the 'engine-unavailable' error.
-const createBackend: EngineBackendFactory | undefined = undefined;
+const createBackend: EngineBackendFactory = (context) =>
+  createMambaBackend(context, { fetchDefaultModel, defaultModelLocation: DEFAULT_MODEL_LOCATION });
 
 const host = createEngineHost({
   gpu: scope.navigator.gpu,

@@ -9,10 +9,22 @@ import type { AdapterSummary, EngineError, ModelSummary } from '../engine/protoc
 
 export type EngineStatus = 'starting' | 'ready' | 'failed';
 
+/**
+ * none: nothing loaded yet; loading: a load is in flight; ready: `model` is usable;
+ * missing: the build has no default model and nothing else was loaded; failed: the last
+ * load failed and no model is loaded.
+ */
+export type ModelStatus = 'none' | 'loading' | 'ready' | 'missing' | 'failed';
+
 export interface EngineState {
   status: EngineStatus;
   adapter: AdapterSummary | null;
   model: ModelSummary | null;
+  modelStatus: ModelStatus;
+  /** Error of the last failed model load, cleared by the next successful load. */
+  modelError: EngineError | null;
+  /** Whether this build has a default model, or null until loading it was tried. */
+  defaultModelAvailable: boolean | null;
   error: EngineError | null;
   /** Sends `init` and records the adapter or the error. */
   initialize(): Promise<void>;
@@ -25,14 +37,22 @@ export interface EngineState {
 }
 
 export function createEngineStore(getEngine: () => EngineApi): StoreApi<EngineState> {
-  return createStore<EngineState>()((set) => {
-    async function loadModel(load: () => Promise<ModelSummary>): Promise<ModelSummary | null> {
+  return createStore<EngineState>()((set, get) => {
+    async function loadModel(load: () => Promise<ModelSummary>, isDefault: boolean): Promise<ModelSummary | null> {
+      set({ modelStatus: 'loading' });
       try {
         const model = await load();
-        set({ model, error: null });
+        set({ model, modelStatus: 'ready', modelError: null, error: null });
+        if (isDefault) set({ defaultModelAvailable: true });
         return model;
       } catch (error) {
-        set({ error: toEngineError(error) });
+        const engineError = toEngineError(error);
+        if (isDefault && engineError.code === 'no-model') set({ defaultModelAvailable: false });
+        // A failed load leaves the model that was loaded before in place.
+        let modelStatus: ModelStatus = 'failed';
+        if (get().model) modelStatus = 'ready';
+        else if (engineError.code === 'no-model') modelStatus = 'missing';
+        set({ modelStatus, modelError: engineError, error: engineError });
         return null;
       }
     }
@@ -41,6 +61,9 @@ export function createEngineStore(getEngine: () => EngineApi): StoreApi<EngineSt
       status: 'starting',
       adapter: null,
       model: null,
+      modelStatus: 'none',
+      modelError: null,
+      defaultModelAvailable: null,
       error: null,
 
       async initialize() {
@@ -53,15 +76,15 @@ export function createEngineStore(getEngine: () => EngineApi): StoreApi<EngineSt
         }
       },
 
-      loadDefaultModel: () => loadModel(() => getEngine().request('loadDefaultModel', {})),
-      loadCheckpoint: (bytes, name) => loadModel(() => getEngine().request('loadModel', { checkpoint: bytes, name })),
+      loadDefaultModel: () => loadModel(() => getEngine().request('loadDefaultModel', {}), true),
+      loadCheckpoint: (bytes, name) => loadModel(() => getEngine().request('loadModel', { checkpoint: bytes, name }), false),
 
       reportError(error) {
-        if (error.code === 'device-lost') set({ status: 'failed', model: null, error });
+        if (error.code === 'device-lost') set({ status: 'failed', model: null, modelStatus: 'none', error });
         else set({ error });
       },
 
-      reset: () => set({ status: 'starting', adapter: null, model: null, error: null }),
+      reset: () => set({ status: 'starting', adapter: null, model: null, modelStatus: 'none', modelError: null, error: null }),
     };
   });
 }

@@ -26,10 +26,16 @@ export interface AppServices {
   train: StoreApi<TrainState>;
   generate: StoreApi<GenerateState>;
   inspect: StoreApi<InspectState>;
-  /** Replaces the engine worker, e.g. after the device was lost, and initializes it. */
+  /**
+   * Replaces the engine worker, e.g. after the device was lost, initializes it and loads
+   * the last weights again: the last checkpoint loaded or saved by training, else the
+   * default model.
+   */
   restartEngine(): Promise<void>;
   runMenuCommand(command: MenuCommand): void;
   openCheckpointFile(): Promise<void>;
+  /** Loads the embedded default model in place of the current one. */
+  loadDefaultModel(): Promise<void>;
   /** Asks the engine for its current weights and saves them where the user chooses. */
   saveModelCheckpoint(): Promise<void>;
   saveProject(): Promise<void>;
@@ -45,6 +51,13 @@ export interface ServiceOptions {
   createPlayer(sampleRateHz: number): ChunkPlayer;
   modelSampleRateHz: number;
 }
+
+/** The weights to reload when the engine is restarted. */
+type LastWeights = { kind: 'default' } | { kind: 'checkpoint'; name: string; bytes: Uint8Array };
+
+/** Automatic restarts after a lost device within RECOVERY_WINDOW_MS; beyond that the user restarts. */
+const MAX_AUTOMATIC_RECOVERIES = 2;
+const RECOVERY_WINDOW_MS = 60_000;
 
 const VIEW_COMMANDS: Partial<Record<MenuCommand, ViewId>> = {
   'view-library': 'library',
@@ -70,11 +83,50 @@ export function createAppServices(options: ServiceOptions): AppServices {
 
   const engine = createEngineStore(getEngine);
   const library = createLibraryStore({ platform, loadClip: options.loadClip, reportProblem });
+  let lastWeights: LastWeights = { kind: 'default' };
+  const recoveryTimes: number[] = [];
+  /** The notice that the build has no default model, closed once another model loads. */
+  let missingDefaultNotice: number | null = null;
+  const closeMissingDefaultNotice = (): void => {
+    if (missingDefaultNotice !== null) ui.getState().dismiss(missingDefaultNotice);
+    missingDefaultNotice = null;
+  };
+
   const loadCheckpointIntoEngine = async (bytes: Uint8Array, name: string): Promise<boolean> => {
+    // The request transfers its buffer; the copy kept here is reloaded after a restart.
+    const kept = bytes.slice();
     const model = await engine.getState().loadCheckpoint(bytes, name);
     const error = engine.getState().error;
     if (!model && error) reportEngineError(error);
+    if (model) {
+      lastWeights = { kind: 'checkpoint', name, bytes: kept };
+      closeMissingDefaultNotice();
+    }
     return model !== null;
+  };
+
+  const loadDefaultIntoEngine = async (): Promise<void> => {
+    const model = await engine.getState().loadDefaultModel();
+    if (model) {
+      lastWeights = { kind: 'default' };
+      return;
+    }
+    const error = engine.getState().modelError;
+    if (!error) return;
+    if (error.code === 'no-model') {
+      missingDefaultNotice = ui.getState().notify({ level: 'info', title: 'No default model in this build', message: error.message, hint: error.hint });
+    } else {
+      reportEngineError(error);
+    }
+  };
+
+  /** Initializes the engine and loads the last weights into it. */
+  const bootEngine = async (): Promise<void> => {
+    await engine.getState().initialize();
+    if (engine.getState().status !== 'ready') return;
+    const weights = lastWeights;
+    if (weights.kind === 'checkpoint') await loadCheckpointIntoEngine(weights.bytes, weights.name);
+    else await loadDefaultIntoEngine();
   };
   const train = createTrainStore({ getEngine, platform, loadCheckpointIntoEngine, reportProblem, now: () => Date.now() });
   const generate = createGenerateStore({
@@ -90,23 +142,71 @@ export function createAppServices(options: ServiceOptions): AppServices {
   function connectEngineEvents(target: EngineClient): void {
     engineSubscriptions.push(
       target.on('trainProgress', (event) => train.getState().applyProgress(event)),
-      target.on('trainState', (event) => train.getState().applyRunState(event.state)),
-      target.on('checkpoint', (event) => void train.getState().storeCheckpoint(event.step, event.loss, event.bytes)),
-      target.on('generateChunk', (event) => generate.getState().appendChunk(event.samples, event.startSample)),
-      target.on('generateEnd', (event) => generate.getState().finish(event.reason)),
+      target.on('trainState', (event) => train.getState().applyRunState(event.state, event.error)),
+      target.on('checkpoint', (event) => {
+        lastWeights = { kind: 'checkpoint', name: `${train.getState().clipName ?? 'model'} step ${event.step}`, bytes: event.bytes };
+        void train.getState().storeCheckpoint(event.step, event.loss, event.reason, event.bytes);
+      }),
+      target.on('generateChunk', (event) => generate.getState().appendChunk(event.samples, event.codes, event.startSample)),
+      target.on('generateEnd', (event) => generate.getState().finish(event.reason, event.error)),
+      target.on('inspectProgress', (event) => inspect.getState().applyProgress(event.doneSamples, event.totalSamples)),
       target.on('error', (event) => {
         engine.getState().reportError(event.error);
-        reportEngineError(event.error);
         if (event.error.code === 'device-lost') {
-          // Work in flight died with the device; show it as failed rather than running.
-          if (['starting', 'running', 'paused', 'stopping'].includes(train.getState().status)) train.getState().applyRunState('stopped');
-          void generate.getState().stop();
+          handleDeviceLoss(event.error);
+          return;
         }
+        reportEngineError(event.error);
       }),
     );
   }
+
+  /**
+   * Marks the work that died with the device as stopped, then opens a new device and
+   * reloads the last weights, unless that already happened too often in a short time.
+   */
+  function handleDeviceLoss(error: EngineError): void {
+    // The old worker is replaced, so no request to it would be answered: mark the work here.
+    if (['starting', 'running', 'paused', 'stopping'].includes(train.getState().status)) train.getState().applyRunState('stopped');
+    if (['starting', 'generating', 'stopping'].includes(generate.getState().status)) {
+      generate.getState().stopLivePlayback();
+      generate.getState().finish('stopped');
+    }
+    if (inspect.getState().status === 'running') inspect.setState({ status: 'failed', progress: null, error });
+
+    const nowMs = Date.now();
+    while (recoveryTimes.length > 0 && nowMs - recoveryTimes[0]! > RECOVERY_WINDOW_MS) recoveryTimes.shift();
+    if (recoveryTimes.length >= MAX_AUTOMATIC_RECOVERIES) {
+      ui.getState().notify({
+        level: 'error',
+        title: ENGINE_ERROR_TEXT[error.code].title,
+        message: `${error.message} This happened ${recoveryTimes.length + 1} times within ${RECOVERY_WINDOW_MS / 1000} s, so the app does not restart the engine again by itself.`,
+        hint: error.hint,
+      });
+      return;
+    }
+    recoveryTimes.push(nowMs);
+    const what = lastWeights.kind === 'checkpoint' ? lastWeights.name : 'the default model';
+    ui.getState().notify({
+      level: 'error',
+      title: ENGINE_ERROR_TEXT[error.code].title,
+      message: error.message,
+      hint: `The app is opening a new GPU device and reloading ${what}. Clips and saved checkpoints are kept.`,
+    });
+    void services.restartEngine().then(() => {
+      const model = engine.getState().model;
+      if (!model) return;
+      ui.getState().notify({
+        level: 'info',
+        title: 'The engine was restarted',
+        message: `A new GPU device is in use and ${model.source === 'default' ? 'the default model' : model.name} is loaded again.`,
+        hint: 'Training stopped with the device: start it again to go on from these weights.',
+      });
+    });
+  }
+
   connectEngineEvents(client);
-  void engine.getState().initialize();
+  void bootEngine();
 
   platformSubscriptions.push(
     platform.onMenuCommand((command) => services.runMenuCommand(command)),
@@ -131,7 +231,11 @@ export function createAppServices(options: ServiceOptions): AppServices {
       client = options.startEngine();
       connectEngineEvents(client);
       engine.getState().reset();
-      await engine.getState().initialize();
+      await bootEngine();
+    },
+
+    async loadDefaultModel() {
+      await loadDefaultIntoEngine();
     },
 
     runMenuCommand(command) {

@@ -5,7 +5,7 @@ import { createStore, type StoreApi } from 'zustand/vanilla';
 
 import type { EngineApi } from '../engine/engine-client';
 import { engineError, toEngineError } from '../engine/errors';
-import type { EngineError, TrainConfig, TrainProgress, TrainRunState } from '../engine/protocol';
+import type { CheckpointReason, EngineError, TrainConfig, TrainProgress, TrainRunState } from '../engine/protocol';
 import type { CheckpointMeta, Platform } from '../platform';
 import type { ClipEntry } from './library-store';
 import { sliceByRegion, splitForTraining } from './spans';
@@ -14,7 +14,8 @@ export type TrainStatus = 'idle' | 'starting' | 'running' | 'paused' | 'stopping
 
 export interface LossPoint {
   step: number;
-  loss: number;
+  /** Training loss in nats per sample, or null for a point that only has a validation loss. */
+  loss: number | null;
   valLoss?: number;
 }
 
@@ -39,22 +40,28 @@ export interface TrainState {
   /** Saves a stored checkpoint where the user chooses. */
   exportCheckpoint(id: string): Promise<void>;
   applyProgress(progress: TrainProgress): void;
-  applyRunState(state: TrainRunState): void;
+  /** Applies a run state from the engine; a failed run comes with its error. */
+  applyRunState(state: TrainRunState, error?: EngineError): void;
   /** Stores a checkpoint event's weights with the platform and lists them. */
-  storeCheckpoint(step: number, loss: number | null, bytes: Uint8Array): Promise<void>;
+  storeCheckpoint(step: number, loss: number | null, reason: CheckpointReason, bytes: Uint8Array): Promise<void>;
   clearError(): void;
 }
 
+/**
+ * Fine-tuning defaults: the engine's training defaults (gpu/train/trainer.ts) with half its
+ * peak learning rate, since a fine-tune starts from trained weights, and validation twice
+ * as often, since fine-tunes are short.
+ */
 export const DEFAULT_TRAIN_CONFIG: TrainConfig = {
   learningRate: 1e-3,
-  batchSize: 8,
-  windowSamples: 4096,
-  maxSteps: 2000,
+  batchSize: 4,
+  windowSamples: 2048,
+  maxSteps: 200,
   validationFraction: 0.1,
-  weightDecay: 0.01,
+  weightDecay: 0.1,
   gradClipNorm: 1,
-  validateEverySteps: 50,
-  checkpointEverySteps: 500,
+  validateEverySteps: 25,
+  checkpointEverySteps: 50,
   seed: 0,
 };
 
@@ -70,8 +77,18 @@ export interface TrainDependencies {
   now(): number;
 }
 
-/** Appends a point, halving the older half of the history when it grows past the cap. */
+/**
+ * Appends a point, halving the older half of the history when it grows past the cap. A
+ * point for the same step as the last one (its validation loss) is merged into it.
+ */
 export function appendLossPoint(history: readonly LossPoint[], point: LossPoint, max = MAX_HISTORY_POINTS): LossPoint[] {
+  const last = history.at(-1);
+  if (last && last.step === point.step) {
+    const merged: LossPoint = { step: point.step, loss: point.loss ?? last.loss };
+    const valLoss = point.valLoss ?? last.valLoss;
+    if (valLoss !== undefined) merged.valLoss = valLoss;
+    return [...history.slice(0, -1), merged];
+  }
   const next = [...history, point];
   if (next.length <= max) return next;
   const half = Math.floor(next.length / 2);
@@ -112,7 +129,7 @@ export function createTrainStore(deps: TrainDependencies): StoreApi<TrainState> 
         if (!clip || !clip.model) {
           set({
             status: 'failed',
-            error: engineError('invalid-request', 'No usable clip is selected.', 'Open a clip in the Library, select it, and optionally mark a region to train on.'),
+            error: engineError('invalid-input', 'No usable clip is selected.', 'Open a clip in the Library, select it, and optionally mark a region to train on.'),
           });
           return;
         }
@@ -120,7 +137,7 @@ export function createTrainStore(deps: TrainDependencies): StoreApi<TrainState> 
         const span = sliceByRegion(clip.model.codes, clip.model.sampleRateHz, clip.region);
         const split = splitForTraining(span, config.validationFraction, config.windowSamples);
         if (!split.ok) {
-          set({ status: 'failed', error: engineError('invalid-request', split.message, split.hint) });
+          set({ status: 'failed', error: engineError('invalid-input', split.message, split.hint) });
           return;
         }
 
@@ -139,11 +156,13 @@ export function createTrainStore(deps: TrainDependencies): StoreApi<TrainState> 
         }
       },
 
+      // The engine's trainState events normally set the status before the response arrives,
+      // and they win: a run may have finished or failed instead of pausing.
       async pause() {
-        if (await send({ action: 'pause' })) set({ status: 'paused' });
+        if ((await send({ action: 'pause' })) && get().status === 'running') set({ status: 'paused' });
       },
       async resume() {
-        if (await send({ action: 'resume' })) set({ status: 'running' });
+        if ((await send({ action: 'resume' })) && get().status === 'paused') set({ status: 'running' });
       },
       async stop() {
         set({ status: 'stopping' });
@@ -190,20 +209,23 @@ export function createTrainStore(deps: TrainDependencies): StoreApi<TrainState> 
       },
 
       applyProgress(progress) {
+        const point: LossPoint = { step: progress.step, loss: progress.loss };
+        if (progress.valLoss !== undefined) point.valLoss = progress.valLoss;
         set((state) => ({
-          latest: progress,
-          history: appendLossPoint(state.history, { step: progress.step, loss: progress.loss, valLoss: progress.valLoss }),
+          // A report with only a validation loss keeps the last training figures on show.
+          latest: progress.loss === null && state.latest ? { ...state.latest, valLoss: progress.valLoss } : progress,
+          history: appendLossPoint(state.history, point),
           status: state.status === 'starting' ? 'running' : state.status,
         }));
       },
 
-      applyRunState(runState) {
-        set({ status: runState });
+      applyRunState(runState, error) {
+        set(error ? { status: runState, error } : { status: runState });
       },
 
-      async storeCheckpoint(step, loss, bytes) {
+      async storeCheckpoint(step, loss, reason, bytes) {
         const nowMs = deps.now();
-        const label = `${get().clipName ?? 'model'} step ${step}`;
+        const label = `${get().clipName ?? 'model'} step ${step}${reason === 'final' ? ' (end of run)' : ''}`;
         try {
           await deps.platform.writeCheckpoint({ id: checkpointId(step, nowMs), label, step, loss, createdAtMs: nowMs }, bytes);
           await get().refreshCheckpoints();

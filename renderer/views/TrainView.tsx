@@ -3,10 +3,11 @@
 
 import { ErrorPanel } from '../components/ErrorPanel';
 import { LossChart } from '../components/LossChart';
+import { ModelCard } from '../components/ModelCard';
 import { NumberField } from '../components/NumberField';
 import { formatCount, formatDuration, formatEta, formatLoss } from '../lib/format';
 import { selectedClip } from '../state/library-store';
-import { useLibrary, useServices, useTrain } from '../state/react';
+import { useEngine, useLibrary, useServices, useTrain } from '../state/react';
 import type { TrainStatus } from '../state/train-store';
 
 const STATUS_TEXT: Record<TrainStatus, string> = {
@@ -28,6 +29,7 @@ export function TrainView() {
   const latest = useTrain((state) => state.latest);
   const history = useTrain((state) => state.history);
   const error = useTrain((state) => state.error);
+  const hasModel = useEngine((state) => state.model !== null);
   const active = status === 'starting' || status === 'running' || status === 'paused' || status === 'stopping';
   const set = train.getState().setConfig;
   const latestValidation = [...history].reverse().find((point) => point.valLoss !== undefined)?.valLoss;
@@ -45,7 +47,13 @@ export function TrainView() {
         </div>
         <div className="toolbar">
           {!active && (
-            <button className="button button-primary" data-testid="train-start" disabled={!clip?.model} onClick={() => void train.getState().start(clip)}>
+            <button
+              className="button button-primary"
+              data-testid="train-start"
+              disabled={!clip?.model || !hasModel}
+              title={hasModel ? undefined : 'Load a model first'}
+              onClick={() => void train.getState().start(clip)}
+            >
               Start training
             </button>
           )}
@@ -72,28 +80,29 @@ export function TrainView() {
       <div className="train-body">
         <aside className="panel form-panel" aria-label="Training settings">
           <h2 className="panel-title">Settings</h2>
-          <NumberField label="Learning rate" value={config.learningRate} min={1e-7} max={1} onChange={(value) => set({ learningRate: value })} disabled={active} />
-          <NumberField label="Batch size" value={config.batchSize} min={1} max={256} integer onChange={(value) => set({ batchSize: value })} disabled={active} help="Windows per optimizer step (B)" />
-          <NumberField label="Window" value={config.windowSamples} min={64} max={262144} integer unit="samples" onChange={(value) => set({ windowSamples: value })} disabled={active} help="Length of one training window (L)" />
-          <NumberField label="Steps" value={config.maxSteps} min={1} max={10_000_000} integer onChange={(value) => set({ maxSteps: value })} disabled={active} />
-          <NumberField label="Validation fraction" value={config.validationFraction} min={0} max={0.5} step={0.05} onChange={(value) => set({ validationFraction: value })} disabled={active} help="Share of the span, taken from its end, held out for the validation loss" />
-          <NumberField label="Weight decay" value={config.weightDecay} min={0} max={1} onChange={(value) => set({ weightDecay: value })} disabled={active} />
-          <NumberField label="Gradient clip" value={config.gradClipNorm} min={0} max={1000} onChange={(value) => set({ gradClipNorm: value })} disabled={active} help="Global gradient-norm limit; 0 turns clipping off" />
-          <NumberField label="Validate every" value={config.validateEverySteps} min={1} max={1_000_000} integer unit="steps" onChange={(value) => set({ validateEverySteps: value })} disabled={active} />
-          <NumberField label="Checkpoint every" value={config.checkpointEverySteps} min={0} max={1_000_000} integer unit="steps" onChange={(value) => set({ checkpointEverySteps: value })} disabled={active} help="0 saves one checkpoint at the end only" />
-          <NumberField label="Seed" value={config.seed} min={0} max={2 ** 31 - 1} integer onChange={(value) => set({ seed: value })} disabled={active} />
+          <NumberField label="Learning rate" value={config.learningRate} min={1e-7} max={1} onChange={(value) => set({ learningRate: value })} disabled={active} testId="train-lr" />
+          <NumberField label="Batch size" value={config.batchSize} min={1} max={256} integer onChange={(value) => set({ batchSize: value })} disabled={active} help="Windows per optimizer step (B)" testId="train-batch" />
+          <NumberField label="Window" value={config.windowSamples} min={64} max={262144} integer unit="samples" onChange={(value) => set({ windowSamples: value })} disabled={active} help="Length of one training window (L)" testId="train-window" />
+          <NumberField label="Steps" value={config.maxSteps} min={1} max={10_000_000} integer onChange={(value) => set({ maxSteps: value })} disabled={active} testId="train-steps" />
+          <NumberField label="Validation fraction" value={config.validationFraction} min={0} max={0.5} step={0.05} onChange={(value) => set({ validationFraction: value })} disabled={active} help="Share of the span, taken from its end, held out for the validation loss" testId="train-validation-fraction" />
+          <NumberField label="Weight decay" value={config.weightDecay} min={0} max={1} onChange={(value) => set({ weightDecay: value })} disabled={active} testId="train-weight-decay" />
+          <NumberField label="Gradient clip" value={config.gradClipNorm} min={0} max={1000} onChange={(value) => set({ gradClipNorm: value })} disabled={active} help="Global gradient-norm limit; 0 turns clipping off" testId="train-grad-clip" />
+          <NumberField label="Validate every" value={config.validateEverySteps} min={1} max={1_000_000} integer unit="steps" onChange={(value) => set({ validateEverySteps: value })} disabled={active} testId="train-validate-every" />
+          <NumberField label="Checkpoint every" value={config.checkpointEverySteps} min={0} max={1_000_000} integer unit="steps" onChange={(value) => set({ checkpointEverySteps: value })} disabled={active} help="0 saves one checkpoint at the end only" testId="train-checkpoint-every" />
+          <NumberField label="Seed" value={config.seed} min={0} max={2 ** 31 - 1} integer onChange={(value) => set({ seed: value })} disabled={active} testId="train-seed" />
         </aside>
 
         <section className="train-main">
+          <ModelCard busy={active} />
           <div className="stats" data-testid="train-stats">
             <Stat label="Status" value={STATUS_TEXT[status]} testId="train-status" />
-            <Stat label="Step" value={latest ? `${formatCount(latest.step)} / ${formatCount(config.maxSteps)}` : '–'} />
-            <Stat label="Loss" value={formatLoss(latest?.loss)} />
-            <Stat label="Validation loss" value={formatLoss(latestValidation)} />
-            <Stat label="Samples / s" value={latest ? formatCount(latest.samplesPerSec) : '–'} />
-            <Stat label="Time left" value={latest ? formatEta(latest.etaSec) : '–'} />
+            <Stat label="Step" value={latest ? `${formatCount(latest.step)} / ${formatCount(config.maxSteps)}` : '–'} testId="train-step" />
+            <Stat label="Loss" value={formatLoss(latest?.loss)} testId="train-loss" />
+            <Stat label="Validation loss" value={formatLoss(latestValidation)} testId="train-val-loss" />
+            <Stat label="Samples / s" value={latest && latest.samplesPerSec > 0 ? formatCount(latest.samplesPerSec) : '–'} testId="train-rate" />
+            <Stat label="Time left" value={latest && status === 'running' ? formatEta(latest.etaSec) : '–'} testId="train-eta" />
           </div>
-          <div className="progress" aria-label="Training progress">
+          <div className="progress" aria-label="Training progress" data-testid="train-progress">
             <div className="progress-fill" style={{ width: `${latest ? Math.min(100, (latest.step / config.maxSteps) * 100) : 0}%` }} />
           </div>
           <div className="panel chart-panel">
@@ -138,7 +147,7 @@ function CheckpointList() {
           </thead>
           <tbody>
             {checkpoints.map((checkpoint) => (
-              <tr key={checkpoint.id}>
+              <tr key={checkpoint.id} data-testid="checkpoint-row">
                 <td>{checkpoint.label}</td>
                 <td>{formatCount(checkpoint.step)}</td>
                 <td>{formatLoss(checkpoint.loss)}</td>

@@ -29,7 +29,7 @@ const config: ModelConfig = resolveConfig({
 const params = initParameters(config, 5);
 const V = config.vocabSize;
 
-/** One streamsPerWorkgroup for most tests, so they share one compiled kernel. */
+/** Runs `body` with a new generator, one stream per workgroup unless asked, so most tests share one compiled kernel. */
 async function withGenerator(ctx: GpuContext, options: GeneratorOptions, body: (generator: Generator) => Promise<void>): Promise<void> {
   const generator = createGenerator(ctx, config, params, { streamsPerWorkgroup: 1, ...options });
   try {
@@ -44,7 +44,7 @@ function randomCodes(count: number, seed: number): number[] {
   return Array.from({ length: count }, () => rng.integer(V));
 }
 
-/** The CPU reference's logits (L, B, V) for codes (L, B). */
+/** Returns the CPU reference's logits (L, B, V) for codes (L, B). */
 function referenceLogits(codes: number[], batch: number, reference = new ReferenceGenerator(config, params, batch)): Float32Array {
   const L = codes.length / batch;
   const logits = new Float32Array(L * batch * V);
@@ -116,6 +116,11 @@ describe('generator step matches the CPU reference', () => {
       const sampled = await generateAll(generator, { ...options, chunkSamples: 30 });
       assert.deepEqual(sampled.codes, Array.from(new ReferenceGenerator(config, params, 4).generate(options)));
     });
+  });
+
+  gpuTest('rejects a model width not divisible by 4', async (ctx) => {
+    const odd = resolveConfig({ dModel: 18, nLayers: 1, dState: 4, encoding: 'tokens', vocabSize: 8 });
+    assert.throws(() => createGenerator(ctx, odd, initParameters(odd, 1), { batch: 1 }), /dModel = 18 is not a multiple of 4/);
   });
 
   gpuTest('rejects codes outside the vocabulary', async (ctx) => {
@@ -222,8 +227,8 @@ describe('generator runs', () => {
         },
       });
       assert.equal(result.aborted, true);
-      // The chunk at 32 is handed over while the first dispatch of the chunk at 48 runs;
-      // that dispatch (at most 16 steps) is the last.
+      // The chunk at 32 is handed over while the first dispatch of the chunk at 48 runs.
+      // That dispatch, at most 16 steps, is the last one.
       assert.ok(result.samples <= 64, `${result.samples} samples after the abort at sample 48`);
       assert.equal(codes.length, 2 * result.samples, 'every generated sample was delivered');
 

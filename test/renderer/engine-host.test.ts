@@ -100,6 +100,22 @@ test('backend results are returned with transferred buffers', async () => {
   assert.deepEqual(posted.at(-1)!.transfer, [data.buffer]);
 });
 
+test('inspect passes the context length to the backend', async () => {
+  const calls: Array<[number, number, number | undefined]> = [];
+  const { host, lastResponse } = harness({
+    backend: {
+      inspect: async (codes, sampleRateHz, contextSamples) => {
+        calls.push([codes.length, sampleRateHz, contextSamples]);
+        return [];
+      },
+    },
+  });
+  await host.handleMessage({ kind: 'request', id: 1, command: 'init', payload: {} });
+  await host.handleMessage({ kind: 'request', id: 2, command: 'inspect', payload: { codes: new Uint8Array(30), sampleRateHz: 16000, contextSamples: 10 } });
+  assert.ok(lastResponse().ok);
+  assert.deepEqual(calls, [[30, 16000, 10]]);
+});
+
 test('backend errors keep their code', async () => {
   const { host, lastResponse } = harness({
     backend: {

@@ -1,0 +1,19 @@
+// A tiny Mamba checkpoint made on the CPU for the tests: randomly initialised weights, so
+// fine-tuning, generation and inspection finish in seconds on a software adapter. The
+// embedded default model is far slower to train there.
+
+import { writeFileSync } from 'node:fs';
+
+import { encodeCheckpoint } from '../../gpu/model/checkpoint';
+import { resolveConfig } from '../../gpu/model/config';
+import { initParameters } from '../../gpu/model/init';
+
+/** D 16, 2 layers, N 8: about 12,000 parameters. */
+export const TINY_MODEL_CONFIG = resolveConfig({ dModel: 16, nLayers: 2, dState: 8, expand: 2 });
+
+/** Writes the tiny checkpoint to `path` and returns its byte length. */
+export function writeTinyCheckpoint(path: string, seed = 7): number {
+  const bytes = encodeCheckpoint({ config: TINY_MODEL_CONFIG, params: initParameters(TINY_MODEL_CONFIG, seed) });
+  writeFileSync(path, bytes);
+  return bytes.byteLength;
+}
