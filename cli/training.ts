@@ -98,6 +98,9 @@ export async function readCheckpointFile(path: string): Promise<Checkpoint> {
   try {
     bytes = await readFile(path);
   } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') throw new UsageError(`checkpoint ${path} was not found; check the path (checkpoints are .safetensors files)`);
+    if (code === 'EISDIR') throw new UsageError(`checkpoint ${path} is a folder; give the model.safetensors file inside it`);
     throw new UsageError(`cannot read checkpoint ${path}: ${(error as Error).message}`);
   }
   return decodeCheckpoint(bytes, path);

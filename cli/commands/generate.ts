@@ -1,7 +1,7 @@
 // `mamba-audio generate`: generates audio sample by sample from a model's recurrent state,
 // optionally continuing a prompt clip, and writes a WAV file.
-import { existsSync } from 'node:fs';
-import { basename } from 'node:path';
+import { existsSync, statSync } from 'node:fs';
+import { basename, dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import { readAudioFile, writeFileAtomically } from '../../audio/node-file';
@@ -57,6 +57,11 @@ export const generateCommand: Command = {
     const streams = args.number('streams', { integer: true, min: 1, max: 256 }) ?? 1;
     const promptSeconds = args.number('prompt-seconds', { min: 0.001, max: 3600 }) ?? 2;
     const out = args.string('out') ?? 'generated.wav';
+    // Check the output folder now, so a long generation is not lost at the end.
+    const outFolder = dirname(resolve(out));
+    if (!existsSync(outFolder) || !statSync(outFolder).isDirectory()) {
+      throw new UsageError(`the folder of --out ${out} (${outFolder}) does not exist; create it or choose another path`);
+    }
     if (temperature < LOW_TEMPERATURE) {
       io.stderr(`warning: temperature ${temperature} is close to greedy decoding, which tends to collapse raw audio into silence or a drone\n`);
     }

@@ -123,7 +123,7 @@ function describeTask(task: TaskOptions): string {
   return `induction heads: ${task.length} tokens, ${task.dataVocab} data tokens`;
 }
 
-/** One line per position of the example: token, role, mean delta per layer, target and prediction. */
+/** Formats the example, one line per position: token, role, mean delta per layer, target and prediction. */
 function formatExample(result: LabResult): string {
   const { example, vocabulary } = result;
   const L = example.tokens.length;
@@ -185,7 +185,7 @@ function formatReport(result: LabResult): string {
   return `${lines.join('\n')}\n`;
 }
 
-/** The --json output: the result without the large arrays, which --save-example writes. */
+/** Builds the --json result: everything but the example's arrays, which --save-example writes. */
 function resultJson(result: LabResult) {
   return {
     options: result.options,
@@ -207,7 +207,7 @@ function resultJson(result: LabResult) {
   };
 }
 
-/** The example sequence and its delta traces as JSON: (L, DI) arrays as arrays of rows. */
+/** Builds the --save-example JSON: the example and each layer's delta (L, DI) as an array of rows. */
 function exampleJson(result: LabResult) {
   const { example, vocabulary } = result;
   const L = example.tokens.length;
