@@ -13,7 +13,7 @@
 // finished chunk's codes are copied out and handed to the caller while the next dispatch
 // runs.
 //
-// Semantics: the generator always holds the logits of the last code it consumed ("pending
+// Semantics: the generator always keeps the logits of the last code it consumed ("pending
 // logits"). generate() samples from them, feeds the sample back, and repeats; step() feeds
 // given codes (teacher forcing) and returns their logits. Random draws are numbered by the
 // samples generated since reset() or setState(), so a seed gives the same codes whatever
@@ -96,6 +96,8 @@ export interface GeneratorInfo {
   subgroups: boolean;
   /** Steps one dispatch runs at most; the pacer aims at about 50 ms per dispatch below that. */
   maxStepsPerDispatch: number;
+  /** Loop iterations one invocation runs per step; times maxStepsPerDispatch, below 65,535. */
+  loopIterationsPerStep: number;
   /** Bytes of the weight texture (not counted by ctx.memoryStats()). */
   textureBytes: number;
   layout: WeightLayout;
@@ -267,6 +269,7 @@ class GpuGenerator implements Generator {
       streamsPerWorkgroup: streams,
       subgroups: useSubgroups,
       maxStepsPerDispatch: stepsPerDispatch,
+      loopIterationsPerStep: probe.loopIterationsPerStep,
       textureBytes: width * height * 16,
       layout: this.layout,
     };

@@ -4,8 +4,9 @@
 // app's engine worker; it touches no Node or DOM API.
 //
 // Seeds: one `seed` fixes the initial weights and separate random streams for the training
-// batches, the periodic checks, the final evaluation at each length and the example, so a
-// selective and a non-selective run with the same seed see the same sequences.
+// batches, the periodic checks, the final evaluation at each length and the example. So a
+// selective and a non-selective run with the same seed are trained and scored on the same
+// sequences.
 import type { GpuContext, Tensor } from '../context';
 import { innerWidth, layerParameterNames, parameterCount, resolveConfig, type ModelConfig } from '../model/config';
 import { initDtBias, initParameters, type ParameterMap } from '../model/init';
@@ -18,7 +19,7 @@ import { argmaxRows, evaluateAccuracy, summarizeDeltaByRole, type AccuracyReport
 import { generateTaskBatch, sequenceLength, taskVocabulary, validateTaskOptions, type TaskOptions, type TaskVocabulary } from './tasks';
 
 /**
- * Which SSM the blocks use. 's6': selective, delta, B and C computed from each token.
+ * SSM kind of every block. 's6': selective, delta, B and C computed from each token.
  * 's4': the linear time-invariant ablation of the same Mamba block, where delta, B and C
  * are learned constants. This is not the original S4 parameterisation (no HiPPO init, no
  * complex diagonal, no convolution-mode kernel); only the input dependence is removed.
@@ -198,7 +199,7 @@ export interface LabResult {
   parameters: ParameterMap;
 }
 
-/** A seed for one of the run's independent random streams. */
+/** Derives the seed of one of the run's independent random streams. */
 function streamSeed(seed: number, stream: number): number {
   return (Math.imul(seed + 1, 0x9e3779b1) ^ Math.imul(stream + 1, 0x85ebca6b)) >>> 0;
 }
@@ -211,7 +212,7 @@ const DT_INIT_STREAM = 5;
 /** Final evaluation at factor f uses stream EVAL_STREAM + f. */
 const EVAL_STREAM = 100;
 
-/** The task with its length multiplied by `factor`. */
+/** Returns the task with its length multiplied by `factor`. */
 export function scaleTaskLength(task: TaskOptions, factor: number): TaskOptions {
   if (!Number.isInteger(factor) || factor < 1) throw new Error(`length factor ${factor} must be a positive integer`);
   if (task.task === 'selective-copying') return { ...task, contextLength: task.contextLength * factor };
@@ -231,7 +232,7 @@ export function labModelConfig(options: LabOptions): ModelConfig {
   });
 }
 
-/** mamba_ssm's initialisation, with dt_proj.bias drawn from the lab's [dtMin, dtMax]. */
+/** Initialises the parameters as mamba_ssm does, but with dt_proj.bias drawn from [dtMin, dtMax]. */
 export function labInitialParameters(config: ModelConfig, options: LabOptions): ParameterMap {
   const params = initParameters(config, options.seed);
   const rng = new Rng(streamSeed(options.seed, DT_INIT_STREAM));
@@ -385,7 +386,7 @@ async function traceExample(model: MambaLM, options: LabOptions): Promise<LabExa
     answerMask: batch.weights,
     predictions,
     layers,
-    channels: model.config.expand * model.config.dModel,
+    channels: innerWidth(model.config),
   };
 }
 

@@ -140,6 +140,11 @@ export function GenerateView() {
           <div className="progress" aria-label="Generation progress">
             <div className="progress-fill" style={{ width: `${Math.min(100, (totalSamples / Math.max(1, settings.lengthSec * sampleRateHz)) * 100)}%` }} />
           </div>
+          {active && totalSamples === 0 && (
+            <p className="pending-note" data-testid="generate-pending">
+              Priming the model{settings.usePrompt && promptAvailable ? ' with the prompt' : ''}. The first take with a model also compiles its GPU kernels, which can take a minute or more on a software adapter.
+            </p>
+          )}
           <TakePlayer samples={drawnSamples} active={active} />
         </section>
       </div>

@@ -102,6 +102,11 @@ export function TrainView() {
             <Stat label="Samples / s" value={latest && latest.samplesPerSec > 0 ? formatCount(latest.samplesPerSec) : '–'} testId="train-rate" />
             <Stat label="Time left" value={latest && status === 'running' ? formatEta(latest.etaSec) : '–'} testId="train-eta" />
           </div>
+          {(status === 'starting' || status === 'running') && history.length === 0 && (
+            <p className="pending-note" data-testid="train-pending">
+              Preparing the first step. The first run with a model also compiles its GPU kernels, which can take a minute or more on a software adapter.
+            </p>
+          )}
           <div className="progress" aria-label="Training progress" data-testid="train-progress">
             <div className="progress-fill" style={{ width: `${latest ? Math.min(100, (latest.step / config.maxSteps) * 100) : 0}%` }} />
           </div>

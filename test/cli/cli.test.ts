@@ -53,7 +53,7 @@ describe('mamba-audio', () => {
   test('unknown command', () => {
     const result = cli('train-all');
     assert.equal(result.status, 2);
-    assert.match(result.stderr, /unknown command 'train-all'\. Commands: info, convert, bench-audio/);
+    assert.match(result.stderr, /unknown command 'train-all'\. Commands: info, convert, .*generate.*\. Run 'mamba-audio --help' for usage/);
   });
 
   test('version', () => {

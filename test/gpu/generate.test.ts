@@ -118,6 +118,17 @@ describe('generator step matches the CPU reference', () => {
     });
   });
 
+  gpuTest('dispatches stay under the loop limit', async (ctx) => {
+    // Mesa's OpenGL ES path stops an invocation's loops after 65,535 iterations in all.
+    for (const subgroups of [true, false]) {
+      await withGenerator(ctx, { batch: 1, subgroups, maxStepsPerDispatch: 1_000_000 }, async (generator) => {
+        const { maxStepsPerDispatch, loopIterationsPerStep } = generator.info;
+        assert.ok(maxStepsPerDispatch * loopIterationsPerStep < 65535, `${maxStepsPerDispatch} steps x ${loopIterationsPerStep} iterations`);
+        assert.ok(maxStepsPerDispatch >= 100, `only ${maxStepsPerDispatch} steps per dispatch`);
+      });
+    }
+  });
+
   gpuTest('rejects a model width not divisible by 4', async (ctx) => {
     const odd = resolveConfig({ dModel: 18, nLayers: 1, dState: 4, encoding: 'tokens', vocabSize: 8 });
     assert.throws(() => createGenerator(ctx, odd, initParameters(odd, 1), { batch: 1 }), /dModel = 18 is not a multiple of 4/);

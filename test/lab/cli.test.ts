@@ -75,7 +75,8 @@ describe('mamba-audio lab', () => {
     const summary = records.at(-1);
     assert.equal(summary.event, 'result');
     assert.deepEqual(summary.evaluations.map((entry: { length: number }) => entry.length), [8, 16]);
-    assert.ok(summary.accuracy >= 0 && summary.accuracy <= 1);
+    assert.ok(summary.accuracy >= 0, `accuracy ${summary.accuracy}`);
+    assert.ok(summary.accuracy <= 1, `accuracy ${summary.accuracy}`);
     assert.ok(summary.deltaByRole[0].meanDelta.key > 0);
 
     const saved = decodeCheckpoint(readFileSync(checkpoint), checkpoint);

@@ -38,7 +38,7 @@ describe('selectivity lab', () => {
 
   gpuTest(
     'selective blocks learn selective copying',
-    async (ctx) => {
+    async (ctx, t) => {
       const steps: number[] = [];
       const phases: string[] = [];
       selective = await runLab(ctx, { ...SMALL, layer: 's6' }, { onStep: (report) => steps.push(report.step), onPhase: (phase) => phases.push(phase) });
@@ -46,6 +46,7 @@ describe('selectivity lab', () => {
       assert.deepEqual(phases, ['training', 'evaluating', 'inspecting']);
       assert.equal(selective.evaluations.length, 1);
       assert.equal(selective.evaluations[0].answers, SMALL.evalSequences * 2);
+      t.diagnostic(`s6 accuracy ${selective.accuracy.toFixed(3)} after ${SMALL.steps} steps`);
       assert.ok(selective.accuracy >= 0.75, `s6 accuracy ${selective.accuracy}`);
     },
     { timeout: 300_000 },
@@ -53,19 +54,21 @@ describe('selectivity lab', () => {
 
   gpuTest(
     'non-selective ablation stays far below',
-    async (ctx) => {
+    async (ctx, t) => {
       assert.ok(selective, 'the s6 run must have finished');
       ablation = await runLab(ctx, { ...SMALL, layer: 's4' });
+      t.diagnostic(`s4 accuracy ${ablation.accuracy.toFixed(3)}, s6 ${selective.accuracy.toFixed(3)}`);
       assert.ok(ablation.accuracy <= selective.accuracy - 0.15, `s4 ${ablation.accuracy} against s6 ${selective.accuracy}`);
     },
     { timeout: 300_000 },
   );
 
   gpuTest('delta depends on the input only in s6', async () => {
-    assert.ok(selective && ablation, 'both runs must have finished');
-    // NOTE: at this small size the trained s6 model does not open delta more on the tokens
-    // to remember than on the noise (both means are about 0.02); it selects through B and C.
-    // So this checks what holds by construction: s4's delta is the same at every position.
+    assert.ok(selective, 'the s6 run must have finished');
+    assert.ok(ablation, 'the s4 run must have finished');
+    // NOTE: at this size the trained s6 model does not open delta more on the tokens to
+    // remember than on the noise (both means are about 0.02 with seed 1), because the short
+    // context needs no long memory. So this checks the part that holds by construction.
     for (const layer of ablation.deltaByRole) {
       const noise = layer.meanDelta[TokenRole.Noise]!;
       assert.ok(Math.abs(layer.meanDelta[TokenRole.Memorize]! - noise) <= 1e-6 * noise, `s4 layer ${layer.layer}`);

@@ -39,7 +39,9 @@ describe('selective copying generator', () => {
       assert.ok(data.every((token) => token < options.dataVocab), `sequence ${b}: data token out of range`);
       assert.deepEqual(inputs.slice(options.contextLength), Array(options.memorize).fill(marker), `sequence ${b}: markers`);
       for (let t = 0; t < batch.L; t++) {
-        const expected = t >= options.contextLength ? TokenRole.Marker : inputs[t] === noise ? TokenRole.Noise : TokenRole.Memorize;
+        let expected = TokenRole.Memorize;
+        if (t >= options.contextLength) expected = TokenRole.Marker;
+        else if (inputs[t] === noise) expected = TokenRole.Noise;
         assert.equal(roles[t], expected, `sequence ${b}, t = ${t}: role`);
       }
     }
