@@ -188,7 +188,7 @@ describe('mamba-audio inspect', () => {
       { args: ['--model', modelPath, '--out', out, join(dir, 'missing.wav')], status: 1, message: /missing\.wav/ },
       { args: ['--model', modelPath, '--out', out, '--start', '100', CLIP], status: 2, message: /past the end of the clip, which lasts 2\.81/ },
       { args: ['--model', corruptPath, '--out', out, CLIP], status: 1, message: /corrupt\.safetensors: not a valid safetensors file/ },
-      { args: ['--model', join(dir, 'absent.safetensors'), '--out', out, CLIP], status: 2, message: /cannot read checkpoint/ },
+      { args: ['--model', join(dir, 'absent.safetensors'), '--out', out, CLIP], status: 2, message: /absent\.safetensors/ },
       { args: ['--model', modelPath, '--out', out, '--window', '100000000', CLIP], status: 2, message: /--window 100000000 is too large/ },
       { args: ['--model', modelPath, '--out', out, '--window', '1000', '--overlap', '1000', CLIP], status: 2, message: /--overlap 1000 must be below/ },
       { args: ['--model', modelPath, '--out', join(dir, 'no-such-folder', 'x.json'), '--duration', '0.01', CLIP], status: 1, message: /cannot write .*no-such-folder/ },
