@@ -16,13 +16,13 @@ const TASKS = ['selective-copying', 'induction-heads'] as const;
 /** Exit status after a second Ctrl-C cancelled the run: 128 + SIGINT, as shells report it. */
 const EXIT_CANCELLED = 130;
 const LAYERS: readonly LabLayer[] = ['s6', 's4'];
-const SC = LAB_DEFAULTS['selective-copying'];
-const IH = LAB_DEFAULTS['induction-heads'];
+const COPYING_DEFAULTS = LAB_DEFAULTS['selective-copying'];
+const INDUCTION_DEFAULTS = LAB_DEFAULTS['induction-heads'];
 
 /** Help text for a default: one value, or one per task where they differ. */
 function defaultOf(read: (options: LabOptions) => unknown): string {
-  const copying = String(read(SC));
-  const induction = String(read(IH));
+  const copying = String(read(COPYING_DEFAULTS));
+  const induction = String(read(INDUCTION_DEFAULTS));
   return copying === induction ? `(default ${copying})` : `(default ${copying} selective-copying, ${induction} induction-heads)`;
 }
 
@@ -118,7 +118,7 @@ function percent(fraction: number): string {
 
 function describeTask(task: TaskOptions): string {
   if (task.task === 'selective-copying') {
-    return `selective copying: ${task.memorize} of ${task.dataVocab} data tokens among ${task.contextLength} context positions`;
+    return `selective copying: ${task.memorize} tokens to remember, drawn from ${task.dataVocab} data tokens, among ${task.contextLength} context positions`;
   }
   return `induction heads: ${task.length} tokens, ${task.dataVocab} data tokens`;
 }
@@ -182,6 +182,18 @@ function formatReport(result: LabResult): string {
       .map((role) => `${ROLE_NAMES[role]} ${layer.meanDelta[role]!.toFixed(4)}`);
     lines.push(`  layer ${layer.layer}: ${parts.join(', ')}`);
   }
+  const [first] = result.deltaProfile;
+  if (first) {
+    const span = first.afterAnchor.length;
+    lines.push(
+      `mean delta at each ${first.anchor === TokenRole.Memorize ? 'token to remember' : ROLE_NAMES[first.anchor]} and the ${span - 1} ${ROLE_NAMES[first.background]} positions after it ` +
+        `(the conv window), against ${ROLE_NAMES[first.background]} further away:`,
+    );
+    for (const layer of result.deltaProfile) {
+      const steps = layer.afterAnchor.map((value, k) => `+${k} ${value.toFixed(4)}`);
+      lines.push(`  layer ${layer.layer}: ${steps.join(', ')}; further away ${layer.farBackground.toFixed(4)}`);
+    }
+  }
   return `${lines.join('\n')}\n`;
 }
 
@@ -203,6 +215,13 @@ function resultJson(result: LabResult) {
     deltaByRole: result.deltaByRole.map((layer) => ({
       layer: layer.layer,
       meanDelta: Object.fromEntries(Object.entries(layer.meanDelta).map(([role, value]) => [ROLE_NAMES[Number(role) as TokenRole], value])),
+    })),
+    deltaProfile: result.deltaProfile.map((layer) => ({
+      layer: layer.layer,
+      anchor: ROLE_NAMES[layer.anchor],
+      background: ROLE_NAMES[layer.background],
+      afterAnchor: layer.afterAnchor,
+      farBackground: layer.farBackground,
     })),
   };
 }
@@ -244,7 +263,7 @@ export const labCommand: Command = {
     { name: 'layer', valueName: 's6|s4', description: 'selective blocks (s6) or the non-selective LTI ablation (s4) (default s6)' },
     { name: 'length', short: 'L', valueName: 'N', description: `selective-copying: context tokens before the markers; induction-heads: tokens per sequence ${defaultOf(taskLength)}` },
     { name: 'vocab', valueName: 'N', description: `distinct data tokens, not counting noise, marker or trigger ${defaultOf((o) => o.task.dataVocab)}` },
-    { name: 'memorize', valueName: 'N', description: `selective-copying: data tokens to remember per sequence (default ${SC.task.task === 'selective-copying' ? SC.task.memorize : ''})` },
+    { name: 'memorize', valueName: 'N', description: `selective-copying: data tokens to remember per sequence (default ${COPYING_DEFAULTS.task.task === 'selective-copying' ? COPYING_DEFAULTS.task.memorize : ''})` },
     { name: 'd-model', valueName: 'D', description: `model width ${defaultOf((o) => o.dModel)}` },
     { name: 'layers', valueName: 'N', description: `number of Mamba blocks ${defaultOf((o) => o.nLayers)}` },
     { name: 'd-state', valueName: 'N', description: `SSM state size per channel ${defaultOf((o) => o.dState)}` },

@@ -152,3 +152,61 @@ export function summarizeDeltaByRole(traces: LayerTraces[], batch: TaskBatch): R
     return summary;
   });
 }
+
+/** Mean delta of one layer at and after the positions of an anchor role, against the background. */
+export interface DeltaProfile {
+  layer: number;
+  anchor: TokenRole;
+  background: TokenRole;
+  /**
+   * Entry k: mean delta over channels at the positions k steps after an anchor, k = 0 being
+   * the anchor itself. For k >= 1 only background positions count.
+   */
+  afterAnchor: number[];
+  /** Mean delta at background positions more than `afterAnchor.length - 1` steps after every anchor. */
+  farBackground: number;
+}
+
+/**
+ * Profiles delta around each anchor token (a token to remember, or an induction key) over
+ * `span` positions. The causal conv1d mixes each token into the next K - 1 positions, so a
+ * layer can open delta there rather than at the token itself.
+ */
+export function profileDeltaAroundRole(traces: LayerTraces[], batch: TaskBatch, anchor: TokenRole, background: TokenRole, span: number): DeltaProfile[] {
+  const { B, L } = batch;
+  const role = (t: number, b: number) => batch.roles[t * B + b] as TokenRole;
+  return traces.map((trace, layer) => {
+    const DI = trace.delta.length / (L * B);
+    const rowMean = (t: number, b: number) => {
+      let sum = 0;
+      for (let d = 0; d < DI; d++) sum += trace.delta[(t * B + b) * DI + d];
+      return sum / DI;
+    };
+
+    const sums = new Array<number>(span).fill(0);
+    const counts = new Array<number>(span).fill(0);
+    let farSum = 0;
+    let farCount = 0;
+    for (let b = 0; b < B; b++) {
+      let sinceAnchor = Infinity;
+      for (let t = 0; t < L; t++) {
+        sinceAnchor = role(t, b) === anchor ? 0 : sinceAnchor + 1;
+        const counted = sinceAnchor === 0 || role(t, b) === background;
+        if (sinceAnchor < span && counted) {
+          sums[sinceAnchor] += rowMean(t, b);
+          counts[sinceAnchor]++;
+        } else if (sinceAnchor >= span && role(t, b) === background) {
+          farSum += rowMean(t, b);
+          farCount++;
+        }
+      }
+    }
+    return {
+      layer,
+      anchor,
+      background,
+      afterAnchor: sums.map((sum, k) => (counts[k] > 0 ? sum / counts[k] : NaN)),
+      farBackground: farCount > 0 ? farSum / farCount : NaN,
+    };
+  });
+}

@@ -15,8 +15,8 @@ import * as ops from '../model/ops';
 import { learningRate } from '../train/schedule';
 import { AdamW, trainableParameters, DEFAULT_TRAIN_OPTIONS, type TrainOptions } from '../train/trainer';
 import { Rng } from '../util/rng';
-import { argmaxRows, evaluateAccuracy, summarizeDeltaByRole, type AccuracyReport, type RoleDeltaSummary } from './evaluate';
-import { generateTaskBatch, sequenceLength, taskVocabulary, validateTaskOptions, type TaskOptions, type TaskVocabulary } from './tasks';
+import { argmaxRows, evaluateAccuracy, profileDeltaAroundRole, summarizeDeltaByRole, type AccuracyReport, type DeltaProfile, type RoleDeltaSummary } from './evaluate';
+import { generateTaskBatch, sequenceLength, taskVocabulary, TokenRole, validateTaskOptions, type TaskOptions, type TaskVocabulary } from './tasks';
 
 /**
  * SSM kind of every block. 's6': selective, delta, B and C computed from each token.
@@ -194,6 +194,11 @@ export interface LabResult {
   checks: LabCheckReport[];
   /** Mean delta per token role and layer, at the training length. */
   deltaByRole: RoleDeltaSummary[];
+  /**
+   * Mean delta per layer at each token to remember (Selective Copying) or key (Induction
+   * Heads) and the K - 1 positions after it, against the background further away.
+   */
+  deltaProfile: DeltaProfile[];
   example: LabExample;
   /** Trained weights, for a checkpoint. */
   parameters: ParameterMap;
@@ -390,11 +395,15 @@ async function traceExample(model: MambaLM, options: LabOptions): Promise<LabExa
   };
 }
 
-/** Averages delta per token role over `traceSequences` fresh sequences at the training length. */
-async function traceRoles(model: MambaLM, options: LabOptions): Promise<RoleDeltaSummary[]> {
+/** Summarizes delta per token role, and around the anchor tokens, over `traceSequences` fresh sequences. */
+async function traceRoles(model: MambaLM, options: LabOptions): Promise<{ byRole: RoleDeltaSummary[]; profile: DeltaProfile[] }> {
   const batch = generateTaskBatch(options.task, options.traceSequences, new Rng(streamSeed(options.seed, TRACE_STREAM)));
   const traces = await model.inspect(batch.inputs, batch.B);
-  return summarizeDeltaByRole(traces, batch);
+  const [anchor, background] = options.task.task === 'selective-copying' ? [TokenRole.Memorize, TokenRole.Noise] : [TokenRole.Key, TokenRole.Filler];
+  return {
+    byRole: summarizeDeltaByRole(traces, batch),
+    profile: profileDeltaAroundRole(traces, batch, anchor, background, model.config.dConv),
+  };
 }
 
 /**
@@ -428,7 +437,7 @@ export async function runLab(ctx: GpuContext, options: LabOptions, events: LabEv
     const evalSec = (performance.now() - evalStarted) / 1000;
 
     events.onPhase?.('inspecting');
-    const deltaByRole = await traceRoles(model, options);
+    const deltaSummary = await traceRoles(model, options);
     const example = await traceExample(model, options);
     events.signal?.throwIfAborted();
 
@@ -446,7 +455,8 @@ export async function runLab(ctx: GpuContext, options: LabOptions, events: LabEv
       accuracy: (evaluations.find((entry) => entry.factor === 1) ?? evaluations[0]).accuracy,
       evaluations,
       checks: outcome.checks,
-      deltaByRole,
+      deltaByRole: deltaSummary.byRole,
+      deltaProfile: deltaSummary.profile,
       example,
       parameters: await model.readParameters(),
     };

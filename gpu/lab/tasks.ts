@@ -7,7 +7,7 @@
 // model's vocabSize is dataVocab plus the task's special-token count.
 import { Rng } from '../util/rng';
 
-/** What a position of a task sequence is, for scoring and for the inspector. */
+/** Role of a position in a task sequence, for scoring and for the inspector. */
 export enum TokenRole {
   /** Selective Copying: a noise token between the tokens to remember. */
   Noise = 0,
@@ -108,7 +108,7 @@ export function taskVocabulary(options: TaskOptions): TaskVocabulary {
   return { size: names.length, dataVocab: options.dataVocab, names };
 }
 
-/** Tokens per sequence that the model sees: the L of the model's input. */
+/** Tokens per sequence of the model's input, its L. */
 export function sequenceLength(options: TaskOptions): number {
   return options.task === 'selective-copying' ? options.contextLength + options.memorize : options.length;
 }

@@ -82,10 +82,10 @@ describe('mamba-audio lab', () => {
     const saved = decodeCheckpoint(readFileSync(checkpoint), checkpoint);
     assert.equal(saved.config.encoding, 'tokens');
     assert.equal(saved.config.vocabSize, 4);
-    const shown = JSON.parse(readFileSync(example, 'utf8'));
-    assert.equal(shown.tokens.length, 8);
-    assert.deepEqual(shown.vocabulary, ['0', '1', '2', 'trigger']);
-    assert.equal(shown.delta[0].length, 8);
-    assert.equal(shown.delta[0][0].length, 16);
+    const writtenExample = JSON.parse(readFileSync(example, 'utf8'));
+    assert.equal(writtenExample.tokens.length, 8);
+    assert.deepEqual(writtenExample.vocabulary, ['0', '1', '2', 'trigger']);
+    assert.equal(writtenExample.delta[0].length, 8);
+    assert.equal(writtenExample.delta[0][0].length, 16);
   });
 });

@@ -9,17 +9,18 @@ import { TokenRole } from '../../gpu/lab/tasks';
 import { gpuTest } from '../support/gpu';
 
 /**
- * A Selective Copying size that trains in about 20 s of CPU time per model on lavapipe,
- * yet needs selection: 2 of 4 data tokens at random places among 16 context positions.
- * Measured with seed 1: s6 reached 85% and s4 about 60-65%, against 25% by chance.
+ * A Selective Copying size that trains in about 20 s per model on two idle CPU cores
+ * (lavapipe), yet needs selection: 2 of 8 data tokens at random places among 16 context
+ * positions, chance 12.5%. Measured on that machine: s6 99% and s4 50% with seed 1; with
+ * seeds 2 and 3, s6 89% and 97%, s4 71% and 50%.
  */
 const SMALL: LabOptions = {
   ...LAB_DEFAULTS['selective-copying'],
-  task: { task: 'selective-copying', contextLength: 16, dataVocab: 4, memorize: 2 },
+  task: { task: 'selective-copying', contextLength: 16, dataVocab: 8, memorize: 2 },
   dModel: 32,
   nLayers: 2,
   dState: 8,
-  steps: 150,
+  steps: 250,
   batchSize: 16,
   peakLr: 1e-2,
   minLr: 1e-3,
@@ -47,7 +48,7 @@ describe('selectivity lab', () => {
       assert.equal(selective.evaluations.length, 1);
       assert.equal(selective.evaluations[0].answers, SMALL.evalSequences * 2);
       t.diagnostic(`s6 accuracy ${selective.accuracy.toFixed(3)} after ${SMALL.steps} steps`);
-      assert.ok(selective.accuracy >= 0.75, `s6 accuracy ${selective.accuracy}`);
+      assert.ok(selective.accuracy >= 0.85, `s6 accuracy ${selective.accuracy}`);
     },
     { timeout: 300_000 },
   );
@@ -58,7 +59,7 @@ describe('selectivity lab', () => {
       assert.ok(selective, 'the s6 run must have finished');
       ablation = await runLab(ctx, { ...SMALL, layer: 's4' });
       t.diagnostic(`s4 accuracy ${ablation.accuracy.toFixed(3)}, s6 ${selective.accuracy.toFixed(3)}`);
-      assert.ok(ablation.accuracy <= selective.accuracy - 0.15, `s4 ${ablation.accuracy} against s6 ${selective.accuracy}`);
+      assert.ok(ablation.accuracy <= selective.accuracy - 0.25, `s4 ${ablation.accuracy} against s6 ${selective.accuracy}`);
     },
     { timeout: 300_000 },
   );
@@ -67,8 +68,8 @@ describe('selectivity lab', () => {
     assert.ok(selective, 'the s6 run must have finished');
     assert.ok(ablation, 'the s4 run must have finished');
     // NOTE: at this size the trained s6 model does not open delta more on the tokens to
-    // remember than on the noise (both means are about 0.02 with seed 1), because the short
-    // context needs no long memory. So this checks the part that holds by construction.
+    // remember than on the noise: with seed 1 the means are 0.0218 and 0.0213 in layer 0,
+    // 0.0201 and 0.0217 in layer 1. So this test checks only what is true by construction.
     for (const layer of ablation.deltaByRole) {
       const noise = layer.meanDelta[TokenRole.Noise]!;
       assert.ok(Math.abs(layer.meanDelta[TokenRole.Memorize]! - noise) <= 1e-6 * noise, `s4 layer ${layer.layer}`);

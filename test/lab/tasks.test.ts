@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 
-import { argmaxRows, scoreBatch, summarizeDeltaByRole } from '../../gpu/lab/evaluate';
+import { argmaxRows, profileDeltaAroundRole, scoreBatch, summarizeDeltaByRole } from '../../gpu/lab/evaluate';
 import {
   generateInductionHeads,
   generateSelectiveCopying,
@@ -184,5 +184,27 @@ describe('scoring', () => {
     assert.ok(Math.abs(summary.meanDelta[TokenRole.Memorize]! - 3) < 1e-6);
     assert.equal(summary.positions[TokenRole.Noise], 2);
     assert.equal(summary.meanDelta[TokenRole.Marker], undefined);
+  });
+
+  test('delta profile after anchors', () => {
+    // B = 1, L = 8, DI = 1: noise, memorize, noise x3, memorize, noise, marker.
+    const roles = [TokenRole.Noise, TokenRole.Memorize, TokenRole.Noise, TokenRole.Noise, TokenRole.Noise, TokenRole.Memorize, TokenRole.Noise, TokenRole.Marker];
+    const batch: TaskBatch = {
+      B: 1,
+      L: 8,
+      inputs: new Uint32Array(8),
+      targets: new Uint32Array(8),
+      weights: new Float32Array(8),
+      roles: new Uint8Array(roles),
+    };
+    const trace: LayerTraces = {
+      delta: new Float32Array([1, 10, 20, 30, 2, 12, 22, 99]),
+      gate: new Float32Array(8),
+      stateNorm: new Float32Array(8),
+    };
+    const [profile] = profileDeltaAroundRole([trace], batch, TokenRole.Memorize, TokenRole.Noise, 3);
+    assert.deepEqual(profile.afterAnchor, [11, 21, 30]);
+    // t = 0 comes before any anchor and t = 4 is 3 steps after one; the marker is not background.
+    assert.equal(profile.farBackground, 1.5);
   });
 });
