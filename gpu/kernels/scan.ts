@@ -6,10 +6,13 @@
 // WebGPU allows). Each dispatch binds only its chunk's rows, so the sequence length is
 // bounded by buffer sizes, not by the 128 MiB binding limit. The forward saves the state
 // at every chunk boundary; the backward recomputes a chunk's states from its saved start
-// state into a scratch of (T + 1, B, DI, N), instead of keeping (L, B, DI, N).
+// state into a scratch of (T + 1, B, DI, N), instead of keeping (L, B, DI, N). The
+// forward walks up to MAX_FORWARD_SPAN_STEPS steps (several chunks) per dispatch, because
+// on lavapipe each dispatch costs a fixed few milliseconds.
 import { elementCount, Params, ShapeError, specialize, type Binding, type GpuContext, type KernelSpec, type Tensor } from '../context';
 import mathSource from './scan_math.wgsl';
 import forwardSource from './scan_forward.wgsl';
+import forwardSubgroupSource from './scan_forward_subgroup.wgsl';
 import recomputeSource from './scan_recompute.wgsl';
 import gateBackwardSource from './scan_gate_backward.wgsl';
 import reduceChannelsSource from './scan_reduce_channels.wgsl';
@@ -30,6 +33,17 @@ const WORKGROUP_SIZE = 64;
 const PREFERRED_CHUNK_STEPS = 256;
 /** The largest N the kernels are compiled for (private arrays of N floats per invocation). */
 export const MAX_STATE_SIZE = 256;
+/**
+ * Time steps one forward dispatch walks at most, a multiple of every chunk length. It keeps
+ * each dispatch short on real GPUs (an operating system may reset a GPU whose dispatch runs
+ * for seconds) while lavapipe pays its per-dispatch cost only L / 4096 times.
+ */
+const MAX_FORWARD_SPAN_STEPS = 4096;
+/**
+ * The subgroup forward keeps N named state registers and expands its loop body N times, so
+ * larger states use the portable kernel.
+ */
+const MAX_SUBGROUP_STATE_SIZE = 64;
 
 export interface ScanShape {
   /** Batch size. */
@@ -164,12 +178,105 @@ export interface ScanForwardArgs {
   deltaSoftplus: boolean;
   /** When given, receives the L2 norm of each state h_t over n, (L, B, DI). */
   stateNorms?: Tensor | null;
+  /**
+   * 'auto' (default) uses the subgroup kernel where the device has subgroups and N is at
+   * most 64; 'portable' forces scan_forward.wgsl, so tests cover both on one device.
+   */
+  kernel?: 'auto' | 'portable';
 }
 
-/** Encodes the forward scan over the whole sequence, one dispatch per chunk. */
+/**
+ * Source of scan_forward_subgroup.wgsl for state size N and broadcast width W: the
+ * statements at its `{{...}}` marks written out once per state entry n.
+ */
+export function expandSubgroupForward(N: number, W: number): string {
+  const entries = Array.from({ length: N }, (_, n) => n);
+  const loads = Math.ceil(N / W);
+  const registers = Array.from({ length: loads }, (_, j) => j);
+  const lines = (items: string[], indent: string) => items.join(`\n${indent}`);
+  const expansions: Record<string, string> = {
+    load_state: lines(
+      entries.map((n) => `let a${n} = channel[channel_base + ${n}u];\n  var h${n} = states[state_base + ${n}u];`),
+      '  ',
+    ),
+    // Lanes whose entry would be past N_STATE load entry N_STATE - 1, which no broadcast reads.
+    load_bc: lines(
+      registers.map(
+        (j) =>
+          `let b_lane${j} = xbc[b_base + min(loader + ${j * W}u, N_STATE - 1u)];\n    ` +
+          `let c_lane${j} = xbc[c_base + min(loader + ${j * W}u, N_STATE - 1u)];`,
+      ),
+      '    ',
+    ),
+    update: lines(
+      entries.map(
+        (n) =>
+          `h${n} = exp(dt * a${n}) * h${n} + dtx * subgroupBroadcast(b_lane${Math.floor(n / W)}, ${n % W}u);\n    ` +
+          `y += subgroupBroadcast(c_lane${Math.floor(n / W)}, ${n % W}u) * h${n};`,
+      ),
+      '    ',
+    ),
+    sum_of_squares: entries.map((n) => `h${n} * h${n}`).join(' + '),
+    store_chunk_state: lines(
+      entries.map((n) => `states[chunk_base + ${n}u] = h${n};`),
+      '      ',
+    ),
+    store_end_state: lines(
+      entries.map((n) => `states[end_base + ${n}u] = h${n};`),
+      '    ',
+    ),
+  };
+  let source = forwardSubgroupSource;
+  for (const [mark, text] of Object.entries(expansions)) {
+    const token = `{{${mark}}}`;
+    if (!source.includes(token)) throw new Error(`scan_forward_subgroup.wgsl: the mark ${token} is missing`);
+    source = source.replace(token, text);
+  }
+  return source;
+}
+
+/**
+ * Lanes that load B and C in the subgroup forward: the largest power of two up to the
+ * device's smallest subgroup size (capped at 32), or 0 when the device has no subgroups.
+ */
+function broadcastWidth(ctx: GpuContext): number {
+  if (!ctx.device.features.has('subgroups')) return 0;
+  const minSize = (ctx.device as GPUDevice & { adapterInfo?: { subgroupMinSize?: number } }).adapterInfo?.subgroupMinSize;
+  if (typeof minSize !== 'number' || minSize < 1) return 0;
+  let width = 1;
+  while (width * 2 <= Math.min(minSize, 32)) width *= 2;
+  return width;
+}
+
+/** Picks the forward kernel for this device and shape; see ScanForwardArgs.kernel. */
+function forwardKernelFor(ctx: GpuContext, shape: ScanShape, choice: 'auto' | 'portable'): { kernel: KernelSpec; subgroups: boolean } {
+  const { B, N, G } = shape;
+  const width = broadcastWidth(ctx);
+  const maxPerDimension = ctx.limits.maxComputeWorkgroupsPerDimension;
+  const useSubgroups = choice === 'auto' && width >= 4 && N <= MAX_SUBGROUP_STATE_SIZE && B <= maxPerDimension && G <= maxPerDimension;
+  if (!useSubgroups) return { kernel: kernelFor(scanForwardKernel, N), subgroups: false };
+
+  const key = `scan_forward_subgroup:${N}:${width}`;
+  let kernel = specialized.get(key);
+  if (!kernel) {
+    // WGSL wants its directives before every declaration, so they move above the shared math.
+    const expanded = expandSubgroupForward(N, width).split('\n');
+    const isDirective = (line: string) => line.startsWith('enable ') || line.startsWith('diagnostic(');
+    const source = [...expanded.filter(isDirective), mathSource, ...expanded.filter((line) => !isDirective(line))].join('\n');
+    kernel = specialize({ label: 'scan_forward_subgroup', source }, { N_STATE: N, BROADCAST_WIDTH: width });
+    specialized.set(key, kernel);
+  }
+  return { kernel, subgroups: true };
+}
+
+/**
+ * Encodes the forward scan over the whole sequence, one dispatch per span of up to
+ * MAX_FORWARD_SPAN_STEPS steps.
+ */
 export function encodeScanForward(ctx: GpuContext, shape: ScanShape, args: ScanForwardArgs): void {
   const { B, L, DI, N, G } = shape;
-  const steps = scanChunkSteps(ctx, shape, Math.max(args.xbc.rowStride, args.z?.rowStride ?? 0));
+  const widestRow = Math.max(args.xbc.rowStride, args.z?.rowStride ?? 0);
+  const steps = scanChunkSteps(ctx, shape, widestRow);
   const chunks = chunkCount(L, steps);
   expectElements(args.u, L * B * DI, 'u');
   expectElements(args.delta, L * B * DI, 'delta');
@@ -180,11 +287,17 @@ export function encodeScanForward(ctx: GpuContext, shape: ScanShape, args: ScanF
   if (args.z) checkColumns(args.z, shape, 'z');
   if (args.stateNorms) expectElements(args.stateNorms, L * B * DI, 'state norms');
 
-  const kernel = kernelFor(scanForwardKernel, N);
-  for (let c = 0; c < chunks; c++) {
-    const t0 = c * steps;
-    const t1 = Math.min(L, t0 + steps);
-    const z = args.z ?? { tensor: args.u, rowStride: DI, colOffset: 0 };
+  // A span is whole chunks, so the states it saves land on the chunk boundaries the
+  // backward expects, and its rows must fit one binding.
+  const spanRowBytes = B * Math.max(widestRow, DI) * 4;
+  const chunksPerSpan = Math.max(1, Math.min(Math.floor(MAX_FORWARD_SPAN_STEPS / steps), Math.floor(ctx.limits.maxStorageBufferBindingSize / (steps * spanRowBytes))));
+  const { kernel, subgroups } = forwardKernelFor(ctx, shape, args.kernel ?? 'auto');
+  const workgroups: [number, number, number] | [number, number] = subgroups ? [Math.ceil(DI / G / WORKGROUP_SIZE), B, G] : ctx.grid(B * DI, WORKGROUP_SIZE);
+  const z = args.z ?? { tensor: args.u, rowStride: DI, colOffset: 0 };
+
+  for (let c0 = 0; c0 < chunks; c0 += chunksPerSpan) {
+    const t0 = c0 * steps;
+    const t1 = Math.min(L, t0 + chunksPerSpan * steps);
     ctx.dispatch(kernel, {
       params: new Params()
         .u32(B)
@@ -196,8 +309,9 @@ export function encodeScanForward(ctx: GpuContext, shape: ScanShape, args: ScanF
         .u32(args.xbc.cOffset)
         .u32(z.rowStride)
         .u32(z.colOffset)
-        .u32(args.saveChunkStates ? c : 0)
-        .u32(args.saveChunkStates ? c + 1 : 0)
+        .u32(args.saveChunkStates ? c0 : 0)
+        .u32(args.saveChunkStates ? c0 + 1 : 0)
+        .u32(args.saveChunkStates ? steps : 0)
         .u32(args.deltaSoftplus ? 1 : 0)
         .u32(args.z ? 1 : 0)
         .u32(args.stateNorms ? 1 : 0),
@@ -211,7 +325,7 @@ export function encodeScanForward(ctx: GpuContext, shape: ScanShape, args: ScanF
         rowRange(args.out, B, DI, t0, t1),
         args.stateNorms ? rowRange(args.stateNorms, B, DI, t0, t1) : ctx.placeholderStorage(),
       ],
-      workgroups: ctx.grid(B * DI, WORKGROUP_SIZE),
+      workgroups,
     });
   }
 }

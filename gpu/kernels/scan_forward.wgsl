@@ -1,18 +1,23 @@
-// Selective scan, forward, over one chunk of time steps for every (batch, channel) pair.
+// Selective scan, forward, over a span of time steps for every (batch, channel) pair.
+// Portable version: the TypeScript wrapper prefers scan_forward_subgroup.wgsl where the
+// device has subgroups, and uses this kernel otherwise.
 //
 //   dt_t  = softplus(delta_t + bias)          (softplus optional; x > 20 passes through)
 //   h_t   = exp(dt_t * A) * h_{t-1} + dt_t * B_t * u_t
 //   out_t = (C_t . h_t + D * u_t) * silu(z_t)   (the gate is optional)
 //
 // Layouts (time-major, see gpu/README.md). The bindings of u, delta, xbc, z and out cover
-// only this chunk's rows, so local row tl * batch + b is token (t0 + tl, b):
+// only this span's rows, so local row tl * batch + b is token (t0 + tl, b):
 //   u, delta, out : (steps, batch, channels)
 //   xbc           : rows of xbc_stride floats; B of group g at b_offset + g * N_STATE,
 //                   C at c_offset + g * N_STATE (Mamba's x_proj output [dt | B | C])
 //   z             : rows of z_stride floats, the gate at column z_offset + d
 //   channel       : (channels, N_STATE + 2) = [A (N_STATE) | D | delta bias] per channel
-//   states        : (slots, batch, channels, N_STATE); the chunk starts from slot
-//                   read_slot and leaves its final state in slot write_slot
+//   states        : (slots, batch, channels, N_STATE); the span starts from slot
+//                   read_slot. With save_every = T > 0 the span is whole chunks of T
+//                   steps (the last may be shorter), and the state after the span's
+//                   chunk k goes to slot write_slot + k; with save_every = 0 only the
+//                   final state is written, to slot write_slot
 //   state_norms   : (steps, batch, channels), the L2 norm of h_t over n, written only
 //                   when trace_norms is set (the selectivity inspector shows it)
 
@@ -28,6 +33,7 @@ struct Params {
   z_offset: u32,
   read_slot: u32,
   write_slot: u32,
+  save_every: u32,
   softplus: u32,
   gated: u32,
   trace_norms: u32,
@@ -98,9 +104,19 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
       }
       state_norms[index] = sqrt(squares);
     }
+    if (p.save_every != 0u && (tl + 1u) % p.save_every == 0u && tl + 1u < p.steps) {
+      let chunk_base = ((p.write_slot + tl / p.save_every) * p.batch + b) * p.channels * N_STATE + d * N_STATE;
+      for (var n = 0u; n < N_STATE; n++) {
+        states[chunk_base + n] = h[n];
+      }
+    }
   }
 
-  let end_base = (p.write_slot * p.batch + b) * p.channels * N_STATE + d * N_STATE;
+  var end_slot = p.write_slot;
+  if (p.save_every != 0u) {
+    end_slot += (p.steps - 1u) / p.save_every;
+  }
+  let end_base = (end_slot * p.batch + b) * p.channels * N_STATE + d * N_STATE;
   for (var n = 0u; n < N_STATE; n++) {
     states[end_base + n] = h[n];
   }

@@ -52,8 +52,10 @@ interface GpuScan {
   };
 }
 
+type ForwardKernel = 'auto' | 'portable';
+
 /** Runs the GPU scan on CPU-reference inputs; with `dout`, the backward too. */
-async function runGpuScan(ctx: GpuContext, shape: ScanShape, inputs: ScanInputs, dout?: Float32Array): Promise<GpuScan> {
+async function runGpuScan(ctx: GpuContext, shape: ScanShape, inputs: ScanInputs, dout?: Float32Array, kernel: ForwardKernel = 'auto'): Promise<GpuScan> {
   const { B, L, DI, N, G } = shape;
   const width = G * N;
   const u = ctx.tensor('u', [L, B, DI], inputs.u);
@@ -67,7 +69,7 @@ async function runGpuScan(ctx: GpuContext, shape: ScanShape, inputs: ScanInputs,
   const xbcView = { tensor: xbc, rowStride: 2 * width, bOffset: 0, cOffset: width };
   const zView = z ? { tensor: z, rowStride: DI, colOffset: 0 } : null;
 
-  encodeScanForward(ctx, shape, { u, delta, xbc: xbcView, z: zView, channel, states, saveChunkStates: true, out, deltaSoftplus: inputs.deltaSoftplus });
+  encodeScanForward(ctx, shape, { u, delta, xbc: xbcView, z: zView, channel, states, saveChunkStates: true, out, deltaSoftplus: inputs.deltaSoftplus, kernel });
   const result: GpuScan = {
     out: await ctx.read(out),
     hLast: await ctx.read(states, (slots - 1) * B * DI * N, B * DI * N),
@@ -148,13 +150,19 @@ const LONG = { rtol: 1e-4, atol: 1e-5 };
 const GRAD = { rtol: 1e-4, atol: 1e-5 };
 
 describe('scan forward on the GPU vs the oracle', () => {
-  for (const file of ['scan_flags.json', 'scan_shapes.json', 'scan_long_realistic.json']) {
-    gpuTest(`all cases of ${file}`, async (ctx) => {
+  for (const [file, kernel] of [
+    ['scan_flags.json', 'auto'],
+    ['scan_shapes.json', 'auto'],
+    ['scan_long_realistic.json', 'auto'],
+    ['scan_flags.json', 'portable'],
+    ['scan_shapes.json', 'portable'],
+  ] as const) {
+    gpuTest(`all cases of ${file}, ${kernel} kernel`, async (ctx) => {
       const cases: OracleScanCase[] = loadOracle(file).cases;
       for (const c of cases) {
         const { dims, inputs } = convertCase(c);
         const tolerance = dims.L > 64 ? LONG : SHORT;
-        const gpu = await runGpuScan(ctx, dims, inputs);
+        const gpu = await runGpuScan(ctx, dims, inputs, undefined, kernel);
         assertClose(toChannelsFirst(gpu.out, dims.B, dims.DI, dims.L), f32(c.outputs.out), tolerance, `${c.name} out`);
         if (c.outputs.last_state) assertClose(gpu.hLast, f32(c.outputs.last_state), tolerance, `${c.name} last_state`);
       }
@@ -187,15 +195,20 @@ describe('scan backward on the GPU vs the CPU reference', () => {
     ['L=300 crosses one chunk boundary', { B: 2, L: 300, DI: 12, N: 8, G: 1 }, true],
     ['L=700 N=16 no gate', { B: 1, L: 700, DI: 7, N: 16, G: 1 }, false],
     ['grouped G=2, L=517', { B: 2, L: 517, DI: 6, N: 4, G: 2 }, true],
+    ['L=4500 spans two forward dispatches', { B: 2, L: 4500, DI: 3, N: 4, G: 1 }, true],
+    ['N=5, not a multiple of the broadcast width', { B: 1, L: 70, DI: 4, N: 5, G: 1 }, true],
+    ['N=20 needs three loads per lane', { B: 2, L: 70, DI: 4, N: 20, G: 1 }, true],
+    ['DI=70, a partly idle workgroup', { B: 2, L: 40, DI: 70, N: 16, G: 1 }, true],
+    ['grouped G=2 with 40 channels per group', { B: 1, L: 40, DI: 80, N: 8, G: 2 }, true],
   ];
-  for (const [name, shape, gated] of shapes) {
-    gpuTest(`random ${name}`, async (ctx) => {
+  for (const [name, shape, gated] of shapes) for (const kernel of ['auto', 'portable'] as const) {
+    gpuTest(`random ${name}, ${kernel} kernel`, async (ctx) => {
       const rng = new Rng(shape.L * 31 + shape.DI);
       const inputs = randomInputs(rng, shape, { gated, softplus: true });
       const dout = rng.normalArray(shape.L * shape.B * shape.DI);
       const expected = selectiveScanRef(shape, inputs);
       const expectedGrads = selectiveScanBackwardRef(shape, inputs, dout);
-      const gpu = await runGpuScan(ctx, shape, inputs, dout);
+      const gpu = await runGpuScan(ctx, shape, inputs, dout, kernel);
       const tolerance = shape.L > 64 ? LONG : SHORT;
       assertClose(gpu.out, expected.out, tolerance, 'out');
       assertClose(gpu.hLast, expected.hLast, tolerance, 'last state');
