@@ -8,8 +8,9 @@ import { prepareCodes } from '../audio/prepare';
 import { AudioDecodeError } from '../audio/errors';
 import type { GpuContext } from '../gpu/context';
 import { decodeCheckpoint, decodeOptimizerState, encodeCheckpoint, encodeOptimizerState, type Checkpoint } from '../gpu/model/checkpoint';
-import { parameterCount, type ModelConfig } from '../gpu/model/config';
-import { MambaLM } from '../gpu/model/lm';
+import { ConfigError, parameterCount, type ModelConfig } from '../gpu/model/config';
+import type { LanguageModel } from '../gpu/model/language-model';
+import { checkSequenceLength, sashimiLevels } from '../gpu/model/sashimi-config';
 import { splitClips, type CodeClip } from '../gpu/train/data';
 import { DEFAULT_TRAIN_OPTIONS, Trainer, type TrainOptions, type TrainSummary } from '../gpu/train/trainer';
 import { UsageError, type OptionSpec, type ParsedArgs } from './args';
@@ -57,6 +58,28 @@ export function trainOptionsFrom(args: ParsedArgs): TrainOptions {
   };
   if (options.minLr > options.peakLr) throw new UsageError(`--min-lr ${options.minLr} is above --lr ${options.peakLr}`);
   return options;
+}
+
+/** Throws UsageError unless the model's parallel forward accepts --window (SaShiMi needs multiples of its pool product). */
+export function checkWindowForModel(config: ModelConfig, options: TrainOptions): void {
+  try {
+    checkSequenceLength(config, options.windowSamples, 'set --window to a multiple of it');
+  } catch (error) {
+    if (error instanceof ConfigError) throw new UsageError(error.message);
+    throw error;
+  }
+}
+
+/** Describes the backbone and its sizes in one line, for the start of a run. */
+export function describeModel(config: ModelConfig): string {
+  const count = `${parameterCount(config).toLocaleString('en-US')} parameters`;
+  if (config.backbone !== 'sashimi') return `${count}, D=${config.dModel}, ${config.nLayers} layers, N=${config.dState}`;
+  const { pool, downBlocks, centerBlocks, upBlocks } = config.sashimi!;
+  const widths = sashimiLevels(config).map((level) => level.dModel).join('/');
+  return (
+    `${count}, SaShiMi U-Net with pool factors [${pool.join(', ')}], widths D=${widths}, ` +
+    `${config.nLayers} blocks (${downBlocks} down, ${centerBlocks} center, ${upBlocks} up per stage), N=${config.dState}`
+  );
 }
 
 /** Audio files named on the command line, with folders expanded to the audio files inside. */
@@ -123,7 +146,7 @@ function formatBits(bits: number): string {
  */
 export async function runTraining(
   ctx: GpuContext,
-  model: MambaLM,
+  model: LanguageModel,
   clips: CodeClip[],
   options: TrainOptions,
   args: ParsedArgs,
@@ -153,8 +176,7 @@ export async function runTraining(
   const trainSamples = split.train.reduce((sum, clip) => sum + clip.codes.length, 0);
   const heldOutSamples = split.heldOut.reduce((sum, clip) => sum + clip.codes.length, 0);
   io.stderr(
-    `model: ${parameterCount(model.config).toLocaleString('en-US')} parameters, D=${model.config.dModel}, ` +
-      `${model.config.nLayers} layers, N=${model.config.dState}; adapter: ${ctx.info.adapterName}\n` +
+    `model: ${describeModel(model.config)}; adapter: ${ctx.info.adapterName}\n` +
       `data: ${split.train.length} clips, ${trainSamples.toLocaleString('en-US')} training and ${heldOutSamples.toLocaleString('en-US')} held-out samples\n` +
       `run folder: ${runFolder}\n`,
   );

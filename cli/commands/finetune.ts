@@ -4,10 +4,10 @@ import { readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 
 import { createNodeContext } from '../../gpu/node';
-import { MambaLM } from '../../gpu/model/lm';
+import { createLanguageModel } from '../../gpu/model/language-model';
 import { UsageError, type ParsedArgs } from '../args';
 import { EXIT_OK, type CliIo, type Command } from '../command';
-import { findAudioFiles, loadClips, readCheckpointFile, runTraining, trainOptionsFrom, TRAINING_OPTIONS } from '../training';
+import { checkWindowForModel, findAudioFiles, loadClips, readCheckpointFile, runTraining, trainOptionsFrom, TRAINING_OPTIONS } from '../training';
 
 export const finetuneCommand: Command = {
   name: 'finetune',
@@ -33,6 +33,7 @@ export const finetuneCommand: Command = {
     if (clipPaths.length === 0) throw new UsageError('missing CLIP: name at least one audio file or folder');
     const checkpoint = await readCheckpointFile(checkpointPath);
     const options = trainOptionsFrom(args);
+    checkWindowForModel(checkpoint.config, options);
     const lastLayers = args.number('last-layers', { integer: true, min: 0, max: checkpoint.config.nLayers });
     if (lastLayers !== undefined) options.trainable = { lastLayers };
 
@@ -48,7 +49,7 @@ export const finetuneCommand: Command = {
 
     const clips = await loadClips(await findAudioFiles(clipPaths), checkpoint.config, io);
     const ctx = await createNodeContext();
-    const model = new MambaLM(ctx, checkpoint.config, checkpoint.params);
+    const model = createLanguageModel(ctx, checkpoint.config, checkpoint.params);
     try {
       await runTraining(ctx, model, clips, options, args, io, optimizerBytes);
     } finally {

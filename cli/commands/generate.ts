@@ -8,7 +8,10 @@ import { readAudioFile, writeFileAtomically } from '../../audio/node-file';
 import { decodeCodes } from '../../audio/mulaw';
 import { prepareCodes } from '../../audio/prepare';
 import { encodeWav } from '../../audio/wav-encode';
-import { createGenerator, type CodeArray } from '../../gpu/generate/generator';
+import { createBackboneGenerator, type BackboneGenerator } from '../../gpu/generate/backbone';
+import type { CodeArray, Generator } from '../../gpu/generate/generator';
+import type { GpuContext } from '../../gpu/context';
+import type { Checkpoint } from '../../gpu/model/checkpoint';
 import { MambaLM } from '../../gpu/model/lm';
 import { createNodeContext } from '../../gpu/node';
 import { UsageError, type ParsedArgs } from '../args';
@@ -21,6 +24,39 @@ export const DEFAULT_MODEL_PATH = fileURLToPath(new URL('../../assets/default-mo
 
 /** Below this temperature sampling is close to greedy, which tends to collapse into silence. */
 const LOW_TEMPERATURE = 0.5;
+/** Prompt samples per step() call when a SaShiMi model reads its prompt step by step. */
+const PROMPT_PIECE = 4096;
+
+/**
+ * Runs the prompt (the same codes for every stream) through the model, so that generation
+ * continues from it. A flat model runs it through the parallel scan and hands the states
+ * over. A SaShiMi model reads it step by step.
+ */
+async function readPrompt(ctx: GpuContext, checkpoint: Checkpoint, generator: BackboneGenerator, promptCodes: Uint8Array, streams: number, io: CliIo): Promise<void> {
+  const { config, params } = checkpoint;
+  const repeated = (codes: Uint8Array) => {
+    const inputs = new Uint32Array(codes.length * streams);
+    for (let t = 0; t < codes.length; t++) inputs.fill(codes[t], t * streams, (t + 1) * streams);
+    return inputs;
+  };
+  if (config.backbone === 'sashimi') {
+    // NOTE: the U-Net has no parallel prefill into its step state yet, so a long prompt
+    // takes as long to read as to generate.
+    io.stderr(`reading the ${promptCodes.length}-sample prompt step by step (SaShiMi models have no parallel prefill)\n`);
+    generator.reset();
+    for (let start = 0; start < promptCodes.length; start += PROMPT_PIECE) await generator.step(repeated(promptCodes.subarray(start, start + PROMPT_PIECE)));
+    return;
+  }
+  // Prefill with the parallel scan, then hand the states and last logits to the generator
+  // (createBackboneGenerator returns the flat Generator for flat configs).
+  const model = new MambaLM(ctx, config, params);
+  try {
+    const { states, lastLogits } = await model.prefill(repeated(promptCodes), streams);
+    (generator as Generator).setState(states, { logits: lastLogits });
+  } finally {
+    model.destroy();
+  }
+}
 
 export const generateCommand: Command = {
   name: 'generate',
@@ -83,22 +119,10 @@ export const generateCommand: Command = {
     }
 
     const ctx = await createNodeContext();
-    const generator = createGenerator(ctx, config, checkpoint.params, { batch: streams });
+    const generator = createBackboneGenerator(ctx, config, checkpoint.params, { batch: streams });
     try {
-      if (promptCodes) {
-        // Prefill with the parallel scan, then hand the states and last logits to the generator.
-        const model = new MambaLM(ctx, config, checkpoint.params);
-        try {
-          const inputs = new Uint32Array(promptCodes.length * streams);
-          for (let t = 0; t < promptCodes.length; t++) inputs.fill(promptCodes[t], t * streams, (t + 1) * streams);
-          const { states, lastLogits } = await model.prefill(inputs, streams);
-          generator.setState(states, { logits: lastLogits });
-        } finally {
-          model.destroy();
-        }
-      } else {
-        generator.reset();
-      }
+      if (promptCodes) await readPrompt(ctx, checkpoint, generator, promptCodes, streams, io);
+      else generator.reset();
 
       const outputs = Array.from({ length: streams }, () => new Uint8Array(total));
       const progress = new ProgressLine(io, process.stderr.isTTY === true);

@@ -96,6 +96,9 @@ async function loadModel(args: ParsedArgs): Promise<{ path: string; checkpoint: 
   if (checkpoint.config.encoding === 'tokens') {
     throw new CheckpointError(`${path}: the model was trained on tokens, not audio, so it cannot inspect a clip`);
   }
+  if (checkpoint.config.backbone === 'sashimi') {
+    throw new CheckpointError(`${path}: the model is a SaShiMi U-Net, and inspect records selectivity traces only for flat models`);
+  }
   return { path, checkpoint };
 }
 

@@ -5,10 +5,10 @@ import { readFile } from 'node:fs/promises';
 import { createNodeContext } from '../../gpu/node';
 import { ConfigError, resolveConfig, type ConfigInput } from '../../gpu/model/config';
 import { initParameters } from '../../gpu/model/init';
-import { MambaLM } from '../../gpu/model/lm';
+import { createLanguageModel } from '../../gpu/model/language-model';
 import { UsageError, type ParsedArgs } from '../args';
 import { EXIT_OK, type CliIo, type Command } from '../command';
-import { findAudioFiles, loadClips, runTraining, trainOptionsFrom, TRAINING_OPTIONS } from '../training';
+import { checkWindowForModel, findAudioFiles, loadClips, runTraining, trainOptionsFrom, TRAINING_OPTIONS } from '../training';
 
 export const trainCommand: Command = {
   name: 'train',
@@ -22,9 +22,13 @@ export const trainCommand: Command = {
     'checkpoint, with mamba_ssm tensor names), model.optimizer.safetensors and log.jsonl.\n' +
     'Ctrl-C stops after the current step and saves a checkpoint.',
   options: [
-    { name: 'config', valueName: 'FILE', description: 'model config JSON (fields of ModelConfig; the options below override it)' },
-    { name: 'd-model', valueName: 'D', description: 'model width (default 64)' },
-    { name: 'layers', valueName: 'N', description: 'number of Mamba blocks (default 8)' },
+    {
+      name: 'config',
+      valueName: 'FILE',
+      description: 'model config JSON with fields of ModelConfig, e.g. "backbone": "sashimi" and "sashimi": {"pool": [4, 4]} (see docs/sashimi.md). The options below override it',
+    },
+    { name: 'd-model', valueName: 'D', description: 'model width, of the outermost level for a SaShiMi backbone (default 64)' },
+    { name: 'layers', valueName: 'N', description: 'number of Mamba blocks of a flat backbone (default 8)' },
     { name: 'd-state', valueName: 'N', description: 'SSM state size per channel (default 16)' },
     { name: 'expand', valueName: 'E', description: 'inner width factor, d_inner = E * D (default 2)' },
     { name: 'non-selective', description: 'make every block non-selective (delta, B, C independent of the input): the ablation' },
@@ -47,11 +51,18 @@ export const trainCommand: Command = {
       if (value !== undefined) (input as Record<string, unknown>)[key] = value;
     };
     override('dModel', args.number('d-model', { integer: true, min: 1, max: 4096 }));
-    override('nLayers', args.number('layers', { integer: true, min: 1, max: 256 }));
+    const layers = args.number('layers', { integer: true, min: 1, max: 256 });
+    if (layers !== undefined && input.backbone === 'sashimi') {
+      throw new UsageError('--layers sets the depth of a flat backbone; for the sashimi backbone set downBlocks, centerBlocks and upBlocks in the config file');
+    }
+    override('nLayers', layers);
     override('dState', args.number('d-state', { integer: true, min: 1, max: 256 }));
     override('expand', args.number('expand', { integer: true, min: 1, max: 16 }));
     override('sampleRateHz', args.number('rate', { integer: true, min: 1000, max: 384000 }));
-    if (args.flag('non-selective')) input.selective = false;
+    if (args.flag('non-selective')) {
+      input.selective = false;
+      if (input.backbone === 'sashimi') input.sashimi = { ...input.sashimi, selective: false };
+    }
     if (input.nLayers !== undefined && Array.isArray(input.selective) && input.selective.length !== input.nLayers) input.selective = undefined;
 
     let config;
@@ -62,11 +73,12 @@ export const trainCommand: Command = {
       throw error;
     }
     const options = trainOptionsFrom(args);
+    checkWindowForModel(config, options);
     const files = await findAudioFiles(args.positionals);
     const clips = await loadClips(files, config, io);
 
     const ctx = await createNodeContext();
-    const model = new MambaLM(ctx, config, initParameters(config, options.seed));
+    const model = createLanguageModel(ctx, config, initParameters(config, options.seed));
     try {
       await runTraining(ctx, model, clips, options, args, io);
     } finally {

@@ -19,7 +19,7 @@
 // samples generated since reset() or setState(), so a seed gives the same codes whatever
 // the chunk size.
 import { ShapeError, type GpuContext, type Tensor } from '../context';
-import { innerWidth, type ModelConfig } from '../model/config';
+import { innerWidth, requireFlatBackbone, type ModelConfig } from '../model/config';
 import type { ParameterMap } from '../model/init';
 import type { LayerState } from '../reference/step';
 import { BINDING, buildGenerateKernel, checkLanes, convStride, PARAMS_BYTES, type GeneratedKernel } from './kernel';
@@ -690,5 +690,6 @@ class GpuGenerator implements Generator {
 
 /** Uploads the weights and allocates the states of a generator for `options.batch` streams. */
 export function createGenerator(ctx: GpuContext, config: ModelConfig, params: ParameterMap, options: GeneratorOptions): Generator {
+  requireFlatBackbone(config, 'createGenerator (the fused generation kernel)');
   return new GpuGenerator(ctx, config, params, options.batch, options);
 }

@@ -3,7 +3,9 @@
 // The model predicts the next sample's class from the previous ones:
 //   embedding (V, D) -> nLayers x [x + Mamba(RMSNorm(x))] -> RMSNorm -> head (V, D)
 // Parameter names follow the state dict of mamba_ssm's MambaLMHeadModel, so checkpoints
-// load in PyTorch (state-spaces/mamba) and back.
+// load in PyTorch (state-spaces/mamba) and back. The SaShiMi U-Net backbone (backbone:
+// 'sashimi') replaces the flat stack of blocks, as sashimi-config.ts describes.
+import { resolveSashimiConfig, sashimiBlocks, sashimiParameterSpecs, type SashimiConfig, type SashimiConfigInput } from './sashimi-config';
 
 export interface ModelConfig {
   /** Classes per sample: 256 for 8-bit mu-law audio; any size for token tasks. */
@@ -30,6 +32,14 @@ export interface ModelConfig {
   sampleRateHz: number;
   /** How samples map to classes: 'mu-law' (mu = 255) or 'linear' 8-bit; 'tokens' for non-audio tasks. */
   encoding: 'mu-law' | 'linear' | 'tokens';
+  /**
+   * The stack between embedding and head. Absent (or 'flat'): nLayers blocks of width dModel.
+   * 'sashimi': the U-Net of `sashimi`, whose blocks nLayers and selective then list in
+   * forward order (see backboneBlocks).
+   */
+  backbone?: 'flat' | 'sashimi';
+  /** U-Net settings, present exactly when backbone is 'sashimi'. */
+  sashimi?: SashimiConfig;
 }
 
 export const DEFAULT_CONFIG: ModelConfig = {
@@ -58,13 +68,35 @@ export function innerWidth(config: ModelConfig): number {
   return config.expand * config.dModel;
 }
 
+/** A model config as written in JSON: any field may be left out for its default. */
+export type ConfigInput = Partial<Omit<ModelConfig, 'dtRank' | 'selective' | 'sashimi'>> & {
+  dtRank?: number | 'auto';
+  selective?: boolean | boolean[];
+  sashimi?: SashimiConfigInput;
+};
+
 /**
  * Completes a partial config with defaults ("auto" dtRank = ceil(D / 16), every layer
  * selective) and validates it. Throws ConfigError naming the field and the fix.
  */
-export type ConfigInput = Partial<Omit<ModelConfig, 'dtRank' | 'selective'>> & { dtRank?: number | 'auto'; selective?: boolean | boolean[] };
-
 export function resolveConfig(partial: ConfigInput): ModelConfig {
+  if (partial.backbone !== undefined && partial.backbone !== 'flat' && partial.backbone !== 'sashimi') {
+    throw new ConfigError(`Model config: backbone = ${JSON.stringify(partial.backbone)}; use "flat" (a stack of blocks) or "sashimi" (the U-Net).`);
+  }
+  if (partial.backbone === 'sashimi') return resolveSashimiConfig(partial);
+  if (partial.sashimi !== undefined) {
+    throw new ConfigError('Model config: "sashimi" settings are given, but backbone is not "sashimi"; add "backbone": "sashimi" or remove them.');
+  }
+  // A flat config keeps no backbone field, so it serialises as it did before the U-Net existed.
+  const { backbone: _flat, ...flat } = partial;
+  return resolveFlatFields(flat);
+}
+
+/**
+ * Resolves and validates the fields that every backbone shares, with nLayers and selective
+ * describing the blocks in forward order.
+ */
+export function resolveFlatFields(partial: Omit<ConfigInput, 'backbone' | 'sashimi'>): ModelConfig {
   const merged = { ...DEFAULT_CONFIG, ...partial } as ModelConfig & { dtRank: number | 'auto'; selective: boolean | boolean[] };
   if (partial.dtRank === undefined || partial.dtRank === 'auto') merged.dtRank = Math.ceil(merged.dModel / 16);
   if (partial.selective === undefined) merged.selective = Array(merged.nLayers).fill(true);
@@ -100,13 +132,20 @@ export interface ParameterSpec {
   shape: number[];
   /** AdamW applies weight decay to it: matrices only, not A_log, D, biases or norms. */
   decay: boolean;
-  /** Layer index, or -1 for the embedding, the final norm and the head. */
+  /**
+   * Index of the block in forward order, or -1 for the embedding, the final norm and the
+   * head. SaShiMi pooling layers take the index of the block after them.
+   */
   layer: number;
 }
 
-/** Names of one layer's parameters, by role. */
+/** Names of one flat layer's parameters, by role. */
 export function layerParameterNames(layer: number) {
-  const prefix = `backbone.layers.${layer}`;
+  return blockParameterNames(`backbone.layers.${layer}`);
+}
+
+/** Names of the parameters of the block under `prefix` (norm and mamba_ssm mixer), by role. */
+export function blockParameterNames(prefix: string) {
   return {
     norm: `${prefix}.norm.weight`,
     inProj: `${prefix}.mixer.in_proj.weight`,
@@ -126,29 +165,66 @@ export const EMBEDDING = 'backbone.embedding.weight';
 export const FINAL_NORM = 'backbone.norm_f.weight';
 export const HEAD = 'lm_head.weight';
 
+/** One residual Mamba block of the backbone. */
+export interface BackboneBlock {
+  /** Position in forward order, 0 .. nLayers - 1, and the `layer` of its ParameterSpecs. */
+  index: number;
+  /** Parameter name prefix, e.g. "backbone.layers.3" or "backbone.up.0.layers.1". */
+  prefix: string;
+  /** Width D of its residual stream. */
+  dModel: number;
+  selective: boolean;
+}
+
+/** Lists the nLayers blocks of the backbone in forward order. */
+export function backboneBlocks(config: ModelConfig): BackboneBlock[] {
+  if (config.backbone === 'sashimi') return sashimiBlocks(config);
+  return Array.from({ length: config.nLayers }, (_, index) => ({
+    index,
+    prefix: `backbone.layers.${index}`,
+    dModel: config.dModel,
+    selective: config.selective[index],
+  }));
+}
+
+/** Throws ConfigError when a flat-only component (named by `component`) gets a U-Net config. */
+export function requireFlatBackbone(config: ModelConfig, component: string): void {
+  if (config.backbone === 'sashimi') {
+    throw new ConfigError(`${component} supports only the flat backbone, and this model is a SaShiMi U-Net; use the backbone-aware path (see docs/sashimi.md).`);
+  }
+}
+
+/** Specs of one block's parameters: width D, inner width expand * D, in mamba_ssm order. */
+export function blockParameterSpecs(config: ModelConfig, block: BackboneBlock): ParameterSpec[] {
+  const { dState: N, dtRank: R, dConv: K } = config;
+  const D = block.dModel;
+  const DI = config.expand * D;
+  const layer = block.index;
+  const names = blockParameterNames(block.prefix);
+  const specs: ParameterSpec[] = [
+    { name: names.norm, shape: [D], decay: false, layer },
+    { name: names.inProj, shape: [2 * DI, D], decay: true, layer },
+    { name: names.convWeight, shape: [DI, 1, K], decay: true, layer },
+    { name: names.convBias, shape: [DI], decay: false, layer },
+  ];
+  if (block.selective) specs.push({ name: names.xProjWeight, shape: [R + 2 * N, DI], decay: true, layer });
+  else specs.push({ name: names.xProjBias, shape: [R + 2 * N], decay: false, layer });
+  specs.push(
+    { name: names.dtProjWeight, shape: [DI, R], decay: true, layer },
+    { name: names.dtProjBias, shape: [DI], decay: false, layer },
+    { name: names.aLog, shape: [DI, N], decay: false, layer },
+    { name: names.D, shape: [DI], decay: false, layer },
+    { name: names.outProj, shape: [D, DI], decay: true, layer },
+  );
+  return specs;
+}
+
 /** Every parameter of the model, in a fixed order. */
 export function parameterSpecs(config: ModelConfig): ParameterSpec[] {
-  const { vocabSize: V, dModel: D, dState: N, dtRank: R, dConv: K } = config;
-  const DI = innerWidth(config);
+  const { vocabSize: V, dModel: D } = config;
   const specs: ParameterSpec[] = [{ name: EMBEDDING, shape: [V, D], decay: true, layer: -1 }];
-  for (let layer = 0; layer < config.nLayers; layer++) {
-    const names = layerParameterNames(layer);
-    specs.push(
-      { name: names.norm, shape: [D], decay: false, layer },
-      { name: names.inProj, shape: [2 * DI, D], decay: true, layer },
-      { name: names.convWeight, shape: [DI, 1, K], decay: true, layer },
-      { name: names.convBias, shape: [DI], decay: false, layer },
-    );
-    if (config.selective[layer]) specs.push({ name: names.xProjWeight, shape: [R + 2 * N, DI], decay: true, layer });
-    else specs.push({ name: names.xProjBias, shape: [R + 2 * N], decay: false, layer });
-    specs.push(
-      { name: names.dtProjWeight, shape: [DI, R], decay: true, layer },
-      { name: names.dtProjBias, shape: [DI], decay: false, layer },
-      { name: names.aLog, shape: [DI, N], decay: false, layer },
-      { name: names.D, shape: [DI], decay: false, layer },
-      { name: names.outProj, shape: [D, DI], decay: true, layer },
-    );
-  }
+  if (config.backbone === 'sashimi') specs.push(...sashimiParameterSpecs(config));
+  else for (const block of backboneBlocks(config)) specs.push(...blockParameterSpecs(config, block));
   specs.push({ name: FINAL_NORM, shape: [D], decay: false, layer: -1 }, { name: HEAD, shape: [V, D], decay: true, layer: -1 });
   return specs;
 }

@@ -12,7 +12,7 @@ import type { GpuContext, Tensor } from '../context';
 import { elementCount } from '../context';
 import { encodeConv1dState } from '../kernels/conv1d_state';
 import { scanStateSlots, ScanWorkspace, type ScanShape } from '../kernels/scan';
-import { EMBEDDING, FINAL_NORM, HEAD, innerWidth, layerParameterNames, parameterSpecs, type ModelConfig, type ParameterSpec } from './config';
+import { EMBEDDING, FINAL_NORM, HEAD, innerWidth, layerParameterNames, parameterSpecs, requireFlatBackbone, type ModelConfig, type ParameterSpec } from './config';
 import type { ParameterMap } from './init';
 import { encodeMixerBackward, encodeMixerForward, type MixerActivations, type MixerDims, type MixerScratch, type MixerWeights } from './mixer';
 import * as ops from './ops';
@@ -75,6 +75,7 @@ export class MambaLM {
   private readonly workspace: ops.OpsWorkspace;
 
   constructor(private readonly ctx: GpuContext, readonly config: ModelConfig, values: ParameterMap) {
+    requireFlatBackbone(config, 'MambaLM');
     this.DI = innerWidth(config);
     this.specs = parameterSpecs(config);
     for (const spec of this.specs) {

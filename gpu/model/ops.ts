@@ -80,6 +80,11 @@ export function addInPlace(ctx: GpuContext, args: { target: Tensor; source: Tens
   encodeAddInPlace(ctx, { target: wholeMatrix(args.target, args.count), source: wholeMatrix(args.source, args.count), rows: 1, cols: args.count });
 }
 
+/** out (rows, width) += `row` (width) on every row: a linear layer's bias. */
+export function addRowVector(ctx: GpuContext, args: { row: Tensor; out: Tensor; rows: number; width: number }): void {
+  encodeAddInPlace(ctx, { target: wholeMatrix(args.out, args.width), source: { tensor: args.row, rowStride: 0, colOffset: 0 }, rows: args.rows, cols: args.width });
+}
+
 /** Copies `row` (width) into every row of `out` (rows, width): the non-selective x_proj output. */
 export function broadcastRows(ctx: GpuContext, args: { row: Tensor; out: Tensor; rows: number; width: number }): void {
   encodeElementwise(ctx, {

@@ -1,7 +1,7 @@
 // CPU reference of the parallel (training-time) forward pass: one Mamba block, and the
 // whole language model. Plain float64 loops over float32 data, in the time-major layout
 // of gpu/README.md; slow, and the yardstick for the GPU model and the recurrent step.
-import { EMBEDDING, FINAL_NORM, HEAD, innerWidth, layerParameterNames, type ModelConfig } from '../model/config';
+import { EMBEDDING, FINAL_NORM, HEAD, innerWidth, layerParameterNames, requireFlatBackbone, type ModelConfig } from '../model/config';
 import type { ParameterMap } from '../model/init';
 import { selectiveScanRef } from './scan';
 
@@ -180,6 +180,7 @@ export interface ModelForward {
 
 /** Forward of the language model on codes (L, B), time-major. */
 export function modelForwardRef(config: ModelConfig, params: ParameterMap, codes: ArrayLike<number>, B: number): ModelForward {
+  requireFlatBackbone(config, 'modelForwardRef (sashimiForwardRef in reference/sashimi.ts is the U-Net\'s)');
   const L = codes.length / B;
   const { dModel: D, dState: N, dtRank: R, dConv: K, vocabSize: V } = config;
   const DI = innerWidth(config);

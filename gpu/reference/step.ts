@@ -18,7 +18,7 @@
 // State layouts (gpu/README.md): conv (B, DI, K) at (b * DI + d) * K + k with k = 0 the
 // oldest input, holding the last K block inputs including the current one; SSM (B, DI, N)
 // at (b * DI + d) * N + n.
-import { EMBEDDING, FINAL_NORM, HEAD, innerWidth, layerParameterNames, type ModelConfig } from '../model/config';
+import { EMBEDDING, FINAL_NORM, HEAD, innerWidth, layerParameterNames, requireFlatBackbone, type ModelConfig } from '../model/config';
 import type { ParameterMap } from '../model/init';
 import { sampleLogits, sampleUniform, validateSampling } from '../generate/sampler';
 
@@ -229,6 +229,7 @@ export function modelStep(
   states: LayerState[],
   traces?: BlockTrace[],
 ): Float32Array {
+  requireFlatBackbone(config, 'modelStep (sashimiStep in reference/sashimi.ts is the U-Net\'s)');
   const dims = blockDims(config);
   const { D } = dims;
   const V = config.vocabSize;

@@ -7,7 +7,8 @@
 // `maxSkippedInARow` skipped steps in a row the run stops with TrainingDivergedError, and
 // the last checkpoint written is the last good state.
 import type { GpuContext, Tensor } from '../context';
-import { MambaLM } from '../model/lm';
+import type { LanguageModel } from '../model/language-model';
+import { checkSequenceLength } from '../model/sashimi-config';
 import * as ops from '../model/ops';
 import { unigramEntropyBits, validationBatches, WindowSampler, type DataSplit } from './data';
 import { learningRate } from './schedule';
@@ -82,7 +83,7 @@ export interface TrainEvents {
   onEval?(report: EvalReport): void;
   onSkip?(event: { step: number; reason: string }): void;
   /** Called to persist a checkpoint; resolve once it is safely written. */
-  saveCheckpoint?(state: { step: number; model: MambaLM; optimizer: AdamW; reason: 'periodic' | 'final' | 'start' }): Promise<void>;
+  saveCheckpoint?(state: { step: number; model: LanguageModel; optimizer: AdamW; reason: 'periodic' | 'final' | 'start' }): Promise<void>;
   signal?: AbortSignal;
 }
 
@@ -117,7 +118,7 @@ export class AdamW {
   readonly v = new Map<string, Tensor>();
   step = 0;
 
-  constructor(private readonly ctx: GpuContext, private readonly model: MambaLM, readonly trainable: Set<string>) {
+  constructor(private readonly ctx: GpuContext, private readonly model: LanguageModel, readonly trainable: Set<string>) {
     for (const spec of model.specs) {
       if (!trainable.has(spec.name)) continue;
       this.m.set(spec.name, ctx.tensor(`adam m ${spec.name}`, spec.shape));
@@ -173,7 +174,7 @@ export class AdamW {
 }
 
 /** Names of the parameters a fine-tune updates. */
-export function trainableParameters(model: MambaLM, trainable: TrainOptions['trainable']): Set<string> {
+export function trainableParameters(model: LanguageModel, trainable: TrainOptions['trainable']): Set<string> {
   if (trainable === 'all') return new Set(model.specs.map((spec) => spec.name));
   const first = model.config.nLayers - trainable.lastLayers;
   return new Set(model.specs.filter((spec) => spec.layer >= first || spec.name === 'backbone.norm_f.weight' || spec.name === 'lm_head.weight').map((spec) => spec.name));
@@ -189,10 +190,11 @@ export class Trainer {
 
   constructor(
     private readonly ctx: GpuContext,
-    readonly model: MambaLM,
+    readonly model: LanguageModel,
     private readonly split: DataSplit,
     readonly options: TrainOptions,
   ) {
+    checkSequenceLength(model.config, options.windowSamples, 'use a training window (windowSamples, --window) that is a multiple of it');
     this.optimizer = new AdamW(ctx, model, trainableParameters(model, options.trainable));
     this.sampler = new WindowSampler(split.train, options.windowSamples, options.seed);
     this.validation = validationBatches(split.heldOut, options.windowSamples, options.batchSize, options.evalWindows);

@@ -1,0 +1,414 @@
+// Recurrent generation for SaShiMi U-Net models on the GPU, with the semantics of the flat
+// generator (generator.ts): pending logits, step() for teacher forcing, generate() with
+// sampling on the GPU, draws numbered by the samples generated since reset(), chunks
+// streamed to the caller, and memory that does not grow with the number of samples.
+//
+// Unlike the flat generator's fused kernel, each sample is a sequence of the engine's own
+// kernels, recorded per block: RMSNorm, in_proj, conv1d_step, x_proj, dt_proj, a one-step
+// scan that continues from the saved SSM state, out_proj and the residual add. The level
+// schedule is that of reference/sashimi.ts (sashimiStep): level s + 1 steps only on the
+// samples where level s's down buffer fills, every p_s samples. The CPU records every
+// dispatch of every sample, so generation is much slower than the fused flat kernel.
+import { ShapeError, type GpuContext, type Tensor } from '../context';
+import { encodeConv1dStep } from '../kernels/conv1d_step';
+import { encodeElementwise } from '../kernels/elementwise';
+import { encodeSampleLogits } from '../kernels/sample_logits';
+import { encodeScanForward, encodeScanPack } from '../kernels/scan';
+import { blockParameterNames, EMBEDDING, FINAL_NORM, HEAD, parameterSpecs, type BackboneBlock, type ModelConfig } from '../model/config';
+import type { ParameterMap } from '../model/init';
+import * as ops from '../model/ops';
+import { poolParameterNames, sashimiLevels, sashimiStageList, stageBlocks, type SashimiLevel, type SashimiStage } from '../model/sashimi-config';
+import type { BackboneGenerator } from './backbone';
+import type { CodeArray, GenerateOptions, GenerateResult } from './generator';
+import { validateSampling } from './sampler';
+
+/** Samples recorded between two waits on the GPU, which bounds how far the CPU runs ahead. */
+const SAMPLES_PER_SUBMIT = 32;
+/** Teacher-forced steps per logits read-back in step(). */
+const STEP_PIECE = 256;
+
+/** Recurrent state and weights of one block. */
+interface BlockState {
+  block: BackboneBlock;
+  conv: Tensor;
+  /** (1, B, DI, N): the scan's single state slot. */
+  ssm: Tensor;
+  /** (DI, N + 2): [A | D | delta bias], packed once. */
+  channel: Tensor;
+}
+
+/** Per-level tensors of one step, (B, ...). Blocks of a level reuse the scratch in turn. */
+interface LevelTensors {
+  level: SashimiLevel;
+  /** Residual stream entering the level (and the down blocks' output, the skip). */
+  x: Tensor;
+  /** Residual stream of the up stage: UpPool output plus skip. */
+  upStream: Tensor | null;
+  /** (B, p * D_s): inputs collected for the next pooled step. */
+  downBuffer: Tensor | null;
+  /** (B, p * D_s): UpPool's outputs for the current pooled step. */
+  upBuffer: Tensor | null;
+  normed: Tensor;
+  rstd: Tensor;
+  xz: Tensor;
+  u: Tensor;
+  xDbl: Tensor;
+  delta: Tensor;
+  y: Tensor;
+  blockOut: Tensor;
+}
+
+export class SashimiGenerator implements BackboneGenerator {
+  private readonly params = new Map<string, Tensor>();
+  private readonly levels: SashimiLevel[];
+  private readonly stages: { down: SashimiStage[]; center: SashimiStage; up: SashimiStage[] };
+  private readonly blockStates: BlockState[];
+  private readonly tensors: LevelTensors[];
+  private readonly V: number;
+  /** Code fed at the current step, (B) u32. */
+  private readonly current: Tensor;
+  private readonly finalNormed: Tensor;
+  private readonly finalRstd: Tensor;
+  /** Logits of the last step, (B, V): the pending logits. */
+  private readonly logits: Tensor;
+  private readonly workspace: ops.OpsWorkspace;
+  private stepInputs: Tensor | null = null;
+  private stepLogits: Tensor | null = null;
+  private chunkCodes: Tensor | null = null;
+  /** Samples consumed since reset(): the step counter of level 0. */
+  private time = 0;
+  private generated = 0;
+  private logitsPending = false;
+  private busy = false;
+  private destroyed = false;
+
+  constructor(
+    private readonly ctx: GpuContext,
+    readonly config: ModelConfig,
+    values: ParameterMap,
+    readonly batch: number,
+  ) {
+    if (config.backbone !== 'sashimi') throw new Error('SashimiGenerator: the config\'s backbone is not "sashimi"; use createGenerator for a flat stack');
+    if (!Number.isInteger(batch) || batch < 1) throw new ShapeError(`SashimiGenerator: batch = ${batch} must be a positive integer`);
+    this.V = config.vocabSize;
+    this.levels = sashimiLevels(config);
+    const stages = sashimiStageList(config);
+    this.stages = {
+      down: stages.filter((stage) => stage.kind === 'down'),
+      center: stages.find((stage) => stage.kind === 'center')!,
+      up: stages.filter((stage) => stage.kind === 'up').reverse(),
+    };
+    for (const spec of parameterSpecs(config)) {
+      const data = values.get(spec.name);
+      if (!data) throw new Error(`SashimiGenerator: parameter ${spec.name} is missing`);
+      this.params.set(spec.name, ctx.tensor(spec.name, spec.shape, data));
+    }
+    const { dState: N, dConv: K } = config;
+    this.blockStates = stages.flatMap(stageBlocks).map((block) => {
+      const DI = config.expand * block.dModel;
+      const names = blockParameterNames(block.prefix);
+      const channel = ctx.tensor(`${block.prefix} channel parameters`, [DI, N + 2]);
+      encodeScanPack(ctx, { DI, N, aLog: this.param(names.aLog), D: this.param(names.D), deltaBias: this.param(names.dtProjBias), channel });
+      return {
+        block,
+        conv: ctx.tensor(`${block.prefix} conv state`, [batch, DI, K]),
+        ssm: ctx.tensor(`${block.prefix} SSM state`, [1, batch, DI, N]),
+        channel,
+      };
+    });
+    this.tensors = this.levels.map((level) => this.allocateLevel(level));
+    this.current = ctx.tensor('generator current codes', [batch]);
+    this.finalNormed = ctx.tensor('generator final normed', [batch, config.dModel]);
+    this.finalRstd = ctx.tensor('generator final rstd', [batch]);
+    this.logits = ctx.tensor('generator logits', [batch, this.V]);
+    this.workspace = ops.createWorkspace(ctx);
+    this.reset();
+  }
+
+  private param(name: string): Tensor {
+    const tensor = this.params.get(name);
+    if (!tensor) throw new Error(`SashimiGenerator: parameter ${name} is missing`);
+    return tensor;
+  }
+
+  private allocateLevel(level: SashimiLevel): LevelTensors {
+    const { ctx, config, batch: B } = this;
+    const D = level.dModel;
+    const DI = config.expand * D;
+    const width = config.dtRank + 2 * config.dState;
+    const name = (part: string) => `generator level ${level.level} ${part}`;
+    const pooled = level.pool > 0;
+    return {
+      level,
+      x: ctx.tensor(name('x'), [B, D]),
+      upStream: pooled ? ctx.tensor(name('up stream'), [B, D]) : null,
+      downBuffer: pooled ? ctx.tensor(name('down buffer'), [B, level.pool * D]) : null,
+      upBuffer: pooled ? ctx.tensor(name('up buffer'), [B, level.pool * D]) : null,
+      normed: ctx.tensor(name('normed'), [B, D]),
+      rstd: ctx.tensor(name('rstd'), [B]),
+      xz: ctx.tensor(name('xz'), [B, 2 * DI]),
+      u: ctx.tensor(name('u'), [B, DI]),
+      xDbl: ctx.tensor(name('x_dbl'), [B, width]),
+      delta: ctx.tensor(name('delta'), [B, DI]),
+      y: ctx.tensor(name('y'), [B, DI]),
+      blockOut: ctx.tensor(name('block output'), [B, D]),
+    };
+  }
+
+  // --- public API ----------------------------------------------------------------------
+
+  /** Zeroes every state and buffer, so the next generate() starts by feeding startCode. */
+  reset(): void {
+    this.checkUsable();
+    for (const state of this.blockStates) {
+      this.ctx.clear(state.conv);
+      this.ctx.clear(state.ssm);
+    }
+    for (const level of this.tensors) {
+      if (level.downBuffer) this.ctx.clear(level.downBuffer);
+      if (level.upBuffer) this.ctx.clear(level.upBuffer);
+    }
+    this.ctx.submit();
+    this.time = 0;
+    this.generated = 0;
+    this.logitsPending = false;
+  }
+
+  /** Feeds codes (L, B) time-major, index t * B + b, and returns their logits (L, B, V). */
+  async step(inputCodes: ArrayLike<number>): Promise<Float32Array> {
+    return this.exclusive(async () => {
+      const { batch: B, V, ctx } = this;
+      if (inputCodes.length % B !== 0 || inputCodes.length === 0) {
+        throw new ShapeError(`step: ${inputCodes.length} codes is not a positive multiple of the batch of ${B}`);
+      }
+      const codes = Uint32Array.from(inputCodes, (code, i) => {
+        if (!Number.isInteger(code) || code < 0 || code >= V) throw new RangeError(`step: code ${code} at index ${i} is outside 0..${V - 1}`);
+        return code;
+      });
+      const L = codes.length / B;
+      const result = new Float32Array(L * B * V);
+      for (let start = 0; start < L; start += STEP_PIECE) {
+        const count = Math.min(STEP_PIECE, L - start);
+        this.stepInputs = this.ensureTensor(this.stepInputs, 'generator step inputs', STEP_PIECE * B);
+        this.stepLogits = this.ensureTensor(this.stepLogits, 'generator step logits', STEP_PIECE * B * V);
+        ctx.write(this.stepInputs, codes.subarray(start * B, (start + count) * B));
+        for (let t = 0; t < count; t++) {
+          ctx.copy(rowsOf(this.stepInputs, t * B, B), this.current);
+          this.encodeModelStep();
+          ctx.copy(this.logits, rowsOf(this.stepLogits, t * B * V, B * V));
+          if ((t + 1) % SAMPLES_PER_SUBMIT === 0) await ctx.finish();
+        }
+        result.set(await ctx.read(this.stepLogits, 0, count * B * V), start * B * V);
+      }
+      this.logitsPending = true;
+      return result;
+    });
+  }
+
+  /** Samples from the pending logits, feeds each sample back, and hands over chunks of codes. */
+  async generate(options: GenerateOptions): Promise<GenerateResult> {
+    validateSampling(options);
+    const { samples, chunkSamples } = options;
+    if (!Number.isInteger(samples) || samples < 0) throw new RangeError(`generate: samples = ${samples} must be a non-negative integer`);
+    if (!Number.isInteger(chunkSamples) || chunkSamples < 1) throw new RangeError(`generate: chunkSamples = ${chunkSamples} must be a positive integer`);
+    if (!Number.isInteger(options.seed) || options.seed < 0 || options.seed > 0xffffffff) throw new RangeError(`generate: seed = ${options.seed} must be a u32`);
+    if (options.traces) throw new Error('generate: selectivity traces are recorded only by the flat generator');
+    const startCode = options.startCode ?? Math.floor(this.V / 2);
+    if (!this.logitsPending) await this.step(new Array(this.batch).fill(startCode));
+
+    return this.exclusive(async () => {
+      const { ctx, batch: B, V } = this;
+      const capacity = Math.min(chunkSamples, Math.max(samples, 1));
+      this.chunkCodes = this.ensureTensor(this.chunkCodes, 'generator chunk codes', capacity * B);
+      let delivered = 0;
+      let aborted = false;
+      // Work done before the last submit, awaited after the next one so that the GPU always has work.
+      let previous: Promise<void> | null = null;
+      for (let start = 0; start < samples && !aborted; start += capacity) {
+        const length = Math.min(capacity, samples - start);
+        let done = 0;
+        while (done < length) {
+          if (options.signal?.aborted) {
+            aborted = true;
+            break;
+          }
+          const steps = Math.min(SAMPLES_PER_SUBMIT, length - done);
+          for (let i = 0; i < steps; i++) {
+            encodeSampleLogits(ctx, {
+              B,
+              V,
+              logits: this.logits,
+              current: this.current,
+              codes: this.chunkCodes,
+              outRow: done + i,
+              counter: this.generated + done + i,
+              seed: options.seed,
+              temperature: options.temperature,
+              topP: options.topP,
+            });
+            this.encodeModelStep();
+          }
+          ctx.submit();
+          done += steps;
+          if (previous) await previous;
+          previous = ctx.device.queue.onSubmittedWorkDone();
+        }
+        if (done > 0) {
+          this.generated += done;
+          const flat = await ctx.readU32(this.chunkCodes, 0, done * B);
+          const perStream: CodeArray[] = Array.from({ length: B }, () => (V <= 256 ? new Uint8Array(done) : new Uint32Array(done)));
+          for (let t = 0; t < done; t++) for (let b = 0; b < B; b++) perStream[b][t] = flat[t * B + b];
+          await options.onChunk(perStream, start);
+          delivered += done;
+        }
+      }
+      if (previous) await previous;
+      return { samples: delivered, aborted };
+    });
+  }
+
+  /** Runs one step from the start code, then resets, and returns the milliseconds taken (lavapipe compiles at first use). */
+  async warmUp(): Promise<number> {
+    const started = performance.now();
+    await this.step(new Array(this.batch).fill(Math.floor(this.V / 2)));
+    this.reset();
+    return performance.now() - started;
+  }
+
+  /** Releases every buffer. The generator cannot be used afterwards. */
+  destroy(): void {
+    if (this.destroyed) return;
+    this.destroyed = true;
+    const { ctx } = this;
+    for (const tensor of this.params.values()) ctx.release(tensor);
+    for (const state of this.blockStates) ctx.release(state.conv, state.ssm, state.channel);
+    for (const level of this.tensors) {
+      ctx.release(level.x, level.upStream, level.downBuffer, level.upBuffer, level.normed, level.rstd, level.xz, level.u, level.xDbl, level.delta, level.y, level.blockOut);
+    }
+    ctx.release(this.current, this.finalNormed, this.finalRstd, this.logits, this.stepInputs, this.stepLogits, this.chunkCodes);
+    this.workspace.destroy();
+  }
+
+  // --- one step --------------------------------------------------------------------
+
+  /** Records one step of the model on the codes in `current`, with the logits landing in `logits`. */
+  private encodeModelStep(): void {
+    const { ctx, config, batch: B, V } = this;
+    const D = config.dModel;
+    ops.embeddingForward(ctx, { codes: this.current, table: this.param(EMBEDDING), out: this.tensors[0].x, rows: B, D, V });
+    const out = this.encodeLevelStep(0, this.time);
+    this.time++;
+    ops.rmsNormForward(ctx, { x: out, weight: this.param(FINAL_NORM), out: this.finalNormed, rstd: this.finalRstd, rows: B, D, eps: config.rmsNormEps });
+    ops.linearForward(ctx, { x: ops.whole(this.finalNormed, D), weight: this.param(HEAD), y: ops.whole(this.logits, V), rows: B, inDim: D, outDim: V, workspace: this.workspace });
+  }
+
+  /** Records step number `time` of level s on its input in tensors[s].x, and returns the tensor with its output. */
+  private encodeLevelStep(s: number, time: number): Tensor {
+    const { ctx, batch: B } = this;
+    const level = this.tensors[s];
+    const S = this.levels.length - 1;
+    if (s === S) {
+      this.encodeStageStep(this.stages.center, level, level.x);
+      return level.x;
+    }
+    const { dModel: D, pool: p } = this.levels[s];
+    this.encodeStageStep(this.stages.down[s], level, level.x);
+
+    // UpPool's output for this step plus the skip, read before the buffer is refilled below.
+    const j = time % p;
+    const column = (tensor: Tensor) => ({ tensor, rowStride: p * D, colOffset: j * D });
+    encodeElementwise(ctx, { op: 'add', rows: B, cols: D, x: ops.whole(level.x, D), y: column(level.upBuffer!), out: ops.whole(level.upStream!, D) });
+    encodeElementwise(ctx, { op: 'scale', rows: B, cols: D, x: ops.whole(level.x, D), out: column(level.downBuffer!) });
+    if (j === p - 1) {
+      const inner = this.tensors[s + 1];
+      this.encodePoolLinear('down', s, level.downBuffer!, inner.x);
+      const innerOut = this.encodeLevelStep(s + 1, Math.floor(time / p));
+      this.encodePoolLinear('up', s, innerOut, level.upBuffer!);
+    }
+    this.encodeStageStep(this.stages.up[s], level, level.upStream!);
+    return level.upStream!;
+  }
+
+  /** out (B, outDim) = x (B, inDim) @ W^T + b for a pooling layer. */
+  private encodePoolLinear(kind: 'down' | 'up', s: number, x: Tensor, out: Tensor): void {
+    const names = poolParameterNames(kind, s);
+    const weight = this.param(names.weight);
+    const [outDim, inDim] = weight.shape;
+    ops.linearForward(this.ctx, { x: ops.whole(x, inDim), weight, y: ops.whole(out, outDim), rows: this.batch, inDim, outDim, workspace: this.workspace });
+    ops.addRowVector(this.ctx, { row: this.param(names.bias), out, rows: this.batch, width: outDim });
+  }
+
+  /** Records one step of each residual block of the stage on x (B, D), in place. */
+  private encodeStageStep(stage: SashimiStage, level: LevelTensors, x: Tensor): void {
+    const { ctx, config, batch: B } = this;
+    const { dState: N, dtRank: R, dConv: K } = config;
+    const D = stage.dModel;
+    const DI = config.expand * D;
+    const width = R + 2 * N;
+    for (const block of stageBlocks(stage)) {
+      const state = this.blockStates[block.index];
+      const names = blockParameterNames(block.prefix);
+      const workspace = this.workspace;
+      ops.rmsNormForward(ctx, { x, weight: this.param(names.norm), out: level.normed, rstd: level.rstd, rows: B, D, eps: config.rmsNormEps });
+      ops.linearForward(ctx, { x: ops.whole(level.normed, D), weight: this.param(names.inProj), y: ops.whole(level.xz, 2 * DI), rows: B, inDim: D, outDim: 2 * DI, workspace });
+      encodeConv1dStep(ctx, {
+        B,
+        DI,
+        K,
+        x: { tensor: level.xz, rowStride: 2 * DI, colOffset: 0 },
+        weight: this.param(names.convWeight),
+        bias: this.param(names.convBias),
+        state: state.conv,
+        out: ops.whole(level.u, DI),
+      });
+      if (block.selective) {
+        ops.linearForward(ctx, { x: ops.whole(level.u, DI), weight: this.param(names.xProjWeight), y: ops.whole(level.xDbl, width), rows: B, inDim: DI, outDim: width, workspace });
+      } else {
+        ops.broadcastRows(ctx, { row: this.param(names.xProjBias), out: level.xDbl, rows: B, width });
+      }
+      ops.linearForward(ctx, { x: { tensor: level.xDbl, rowStride: width, colOffset: 0 }, weight: this.param(names.dtProjWeight), y: ops.whole(level.delta, DI), rows: B, inDim: R, outDim: DI, workspace });
+      encodeScanForward(ctx, { B, L: 1, DI, N, G: 1 }, {
+        u: level.u,
+        delta: level.delta,
+        xbc: { tensor: level.xDbl, rowStride: width, bOffset: R, cOffset: R + N },
+        z: { tensor: level.xz, rowStride: 2 * DI, colOffset: DI },
+        channel: state.channel,
+        states: state.ssm,
+        saveChunkStates: false,
+        out: level.y,
+        deltaSoftplus: true,
+      });
+      ops.linearForward(ctx, { x: ops.whole(level.y, DI), weight: this.param(names.outProj), y: ops.whole(level.blockOut, D), rows: B, inDim: DI, outDim: D, workspace });
+      ops.addInPlace(ctx, { target: x, source: level.blockOut, count: B * D });
+    }
+  }
+
+  // --- helpers ---------------------------------------------------------------------
+
+  /** Returns `current` when it has at least `count` elements, else a new tensor (the old one released). */
+  private ensureTensor(current: Tensor | null, label: string, count: number): Tensor {
+    if (current && current.shape[0] >= count) return current;
+    this.ctx.release(current);
+    return this.ctx.tensor(label, [count]);
+  }
+
+  private checkUsable(): void {
+    if (this.destroyed) throw new Error('generator: destroy() was called; create a new generator.');
+    if (this.busy) throw new Error('generator: a step() or generate() call is still running; await it first.');
+  }
+
+  private async exclusive<T>(body: () => Promise<T>): Promise<T> {
+    this.checkUsable();
+    this.busy = true;
+    try {
+      return await body();
+    } finally {
+      this.busy = false;
+    }
+  }
+}
+
+/** A view of `count` elements of a 1-D tensor starting at element `first`. */
+function rowsOf(tensor: Tensor, first: number, count: number): Tensor {
+  return { buffer: tensor.buffer, shape: [count], byteOffset: tensor.byteOffset + first * 4, label: `${tensor.label} [${first}, ${first + count})` };
+}

@@ -1,0 +1,451 @@
+// The SaShiMi U-Net language model on the GPU, for training and the parallel forward. The
+// architecture is described in sashimi-config.ts and its CPU reference is
+// reference/sashimi.ts (sashimiForwardRef).
+//
+// Each stage keeps, per block, the activations the backward needs (as MambaLM does for
+// its layers) at its level's length L_s = L / stride_s. Pooling is a time_pool re-layout
+// followed by a linear layer with bias, and UpPool a linear layer followed by the delayed
+// re-layout plus the skip connection. The backward runs the forward in reverse and keeps
+// one residual gradient per level:
+//   up blocks s       -> dRes_s is the gradient of up stage s's input, and of skip_s
+//   UpPool s          -> dRes_{s+1} = W_up^T pool_shift1(dRes_s), the inner level's output
+//   inner levels      -> dRes_{s+1} is the gradient of the inner level's input
+//   DownPool s        -> dRes_s += unpool(W_down^T dRes_{s+1})
+//   down blocks s     -> dRes_s is the gradient of level s's input
+// Buffers are allocated once per (B, L) and reused.
+import type { GpuContext, Tensor } from '../context';
+import { elementCount } from '../context';
+import { scanStateSlots, ScanWorkspace } from '../kernels/scan';
+import { encodeTimePool } from '../kernels/time_pool';
+import { blockParameterNames, EMBEDDING, FINAL_NORM, HEAD, parameterSpecs, type BackboneBlock, type ModelConfig, type ParameterSpec } from './config';
+import type { ParameterMap } from './init';
+import type { LanguageModel, StepResult } from './language-model';
+import { encodeMixerBackward, encodeMixerForward, type MixerActivations, type MixerDims, type MixerScratch, type MixerWeights } from './mixer';
+import * as ops from './ops';
+import { checkSequenceLength, poolParameterNames, sashimiLevels, sashimiStageList, stageBlocks, type SashimiLevel, type SashimiStage } from './sashimi-config';
+
+interface BlockActivations extends MixerActivations {
+  /** Block input, the residual stream (L_s, B, D_s). */
+  x: Tensor;
+  rstd: Tensor;
+  normed: Tensor;
+}
+
+interface StageActivations {
+  stage: SashimiStage;
+  blocks: BackboneBlock[];
+  activations: BlockActivations[];
+  /** (L_s, B, D_s), the first block's x. */
+  input: Tensor;
+  /** (L_s, B, D_s), the same tensor as input when the stage has no blocks. */
+  output: Tensor;
+}
+
+/** Tensors of one level, sized (L_s, B, ...). */
+interface LevelBuffers {
+  L: number;
+  /** Gradient of the residual stream at this level. */
+  dResidual: Tensor;
+  scratch: MixerScratch & { dNormed: Tensor };
+  /** Levels s < S: the pooled skip (L_{s+1}, B, p D_s), kept for DownPool's weight gradient. */
+  pooled: Tensor | null;
+  /** Levels s < S: UpPool's linear output (L_{s+1}, B, p D_s). */
+  upLinear: Tensor | null;
+  /** Levels s < S: gradient of a (L_{s+1}, B, p D_s) tensor, used by both pooling layers in turn. */
+  dPooled: Tensor | null;
+}
+
+export class SashimiLM implements LanguageModel {
+  readonly params = new Map<string, Tensor>();
+  readonly grads = new Map<string, Tensor>();
+  readonly specs: ParameterSpec[];
+  private readonly levels: SashimiLevel[];
+  private readonly stages: SashimiStage[];
+  private shape: { B: number; L: number } | null = null;
+  private down: StageActivations[] = [];
+  private center: StageActivations | null = null;
+  private up: StageActivations[] = [];
+  private buffers: LevelBuffers[] = [];
+  private finalRstd: Tensor | null = null;
+  private finalNormed: Tensor | null = null;
+  private logits: Tensor | null = null;
+  private codes: Tensor | null = null;
+  private targets: Tensor | null = null;
+  private targetWeights: Tensor | null = null;
+  private rowLoss: Tensor | null = null;
+  private meanLoss: Tensor | null = null;
+  private dLogits: Tensor | null = null;
+  private dFinalNormed: Tensor | null = null;
+  private readonly scanWorkspace: ScanWorkspace;
+  private readonly workspace: ops.OpsWorkspace;
+
+  constructor(private readonly ctx: GpuContext, readonly config: ModelConfig, values: ParameterMap) {
+    if (config.backbone !== 'sashimi') throw new Error('SashimiLM: the config\'s backbone is not "sashimi"; use MambaLM for a flat stack');
+    this.levels = sashimiLevels(config);
+    this.stages = sashimiStageList(config);
+    this.specs = parameterSpecs(config);
+    for (const spec of this.specs) {
+      const data = values.get(spec.name);
+      if (!data) throw new Error(`SashimiLM: parameter ${spec.name} is missing`);
+      if (data.length !== elementCount(spec.shape)) throw new Error(`SashimiLM: parameter ${spec.name} has ${data.length} values, expected shape [${spec.shape}]`);
+      this.params.set(spec.name, ctx.tensor(spec.name, spec.shape, data));
+      this.grads.set(spec.name, ctx.tensor(`grad ${spec.name}`, spec.shape));
+    }
+    this.scanWorkspace = new ScanWorkspace(ctx);
+    this.workspace = ops.createWorkspace(ctx);
+  }
+
+  async readParameters(): Promise<ParameterMap> {
+    const values: ParameterMap = new Map();
+    for (const [name, tensor] of this.params) values.set(name, await this.ctx.read(tensor));
+    return values;
+  }
+
+  writeParameters(values: ParameterMap): void {
+    for (const [name, tensor] of this.params) {
+      const data = values.get(name);
+      if (!data || data.length !== elementCount(tensor.shape)) throw new Error(`SashimiLM: parameter ${name} is missing or of the wrong size`);
+      this.ctx.write(tensor, data);
+    }
+  }
+
+  private mixerDims(block: BackboneBlock, B: number, L: number): MixerDims {
+    const { dState: N, dtRank: R, dConv: K, expand } = this.config;
+    return { B, L, D: block.dModel, DI: expand * block.dModel, N, R, K, selective: block.selective };
+  }
+
+  private mixerTensors(map: Map<string, Tensor>, block: BackboneBlock): MixerWeights {
+    const names = blockParameterNames(block.prefix);
+    return {
+      inProj: map.get(names.inProj)!,
+      convWeight: map.get(names.convWeight)!,
+      convBias: map.get(names.convBias)!,
+      xProjWeight: block.selective ? map.get(names.xProjWeight)! : null,
+      xProjBias: block.selective ? null : map.get(names.xProjBias)!,
+      dtProjWeight: map.get(names.dtProjWeight)!,
+      dtProjBias: map.get(names.dtProjBias)!,
+      aLog: map.get(names.aLog)!,
+      D: map.get(names.D)!,
+      outProj: map.get(names.outProj)!,
+    };
+  }
+
+  // --- buffers ---------------------------------------------------------------------
+
+  private allocateStage(stage: SashimiStage, B: number, L: number): StageActivations {
+    const { ctx, config } = this;
+    const { dState: N, dtRank: R } = config;
+    const D = stage.dModel;
+    const DI = config.expand * D;
+    const where = stage.kind === 'center' ? 'center' : `${stage.kind} ${stage.level}`;
+    const input = ctx.tensor(`${where} input`, [L, B, D]);
+    const blocks = stageBlocks(stage);
+    const slots = scanStateSlots(ctx, { B, L, DI, N, G: 1 }, R + 2 * N);
+    const activations = blocks.map((block, i): BlockActivations => {
+      const name = (part: string) => `${block.prefix} ${part}`;
+      return {
+        x: i === 0 ? input : ctx.tensor(name('x'), [L, B, D]),
+        rstd: ctx.tensor(name('rstd'), [L, B]),
+        normed: ctx.tensor(name('normed'), [L, B, D]),
+        xz: ctx.tensor(name('xz'), [L, B, 2 * DI]),
+        convPre: ctx.tensor(name('conv pre-activation'), [L, B, DI]),
+        u: ctx.tensor(name('u'), [L, B, DI]),
+        xDbl: ctx.tensor(name('x_dbl'), [L, B, R + 2 * N]),
+        delta: ctx.tensor(name('delta'), [L, B, DI]),
+        y: ctx.tensor(name('y'), [L, B, DI]),
+        states: ctx.tensor(name('scan states'), [slots, B, DI, N]),
+        channel: ctx.tensor(name('channel parameters'), [DI, N + 2]),
+      };
+    });
+    const output = blocks.length > 0 ? ctx.tensor(`${where} output`, [L, B, D]) : input;
+    return { stage, blocks, activations, input, output };
+  }
+
+  private allocateLevel(level: SashimiLevel, B: number, L: number): LevelBuffers {
+    const { ctx, config } = this;
+    const { dState: N, dtRank: R } = config;
+    const D = level.dModel;
+    const DI = config.expand * D;
+    const name = (part: string) => `level ${level.level} ${part}`;
+    const pooledShape = [L / Math.max(level.pool, 1), B, level.pool * D];
+    const inner = level.pool > 0;
+    return {
+      L,
+      dResidual: ctx.tensor(name('grad residual'), [L, B, D]),
+      scratch: {
+        dNormed: ctx.tensor(name('grad normed'), [L, B, D]),
+        dxz: ctx.tensor(name('grad xz'), [L, B, 2 * DI]),
+        dConvPre: ctx.tensor(name('grad conv pre-activation'), [L, B, DI]),
+        du: ctx.tensor(name('grad u'), [L, B, DI]),
+        dxDbl: ctx.tensor(name('grad x_dbl'), [L, B, R + 2 * N]),
+        dDelta: ctx.tensor(name('grad delta'), [L, B, DI]),
+        dy: ctx.tensor(name('grad y'), [L, B, DI]),
+      },
+      pooled: inner ? ctx.tensor(name('pooled skip'), pooledShape) : null,
+      upLinear: inner ? ctx.tensor(name('up-pool linear'), pooledShape) : null,
+      dPooled: inner ? ctx.tensor(name('grad pooled'), pooledShape) : null,
+    };
+  }
+
+  private ensureShape(B: number, L: number): void {
+    if (this.shape && this.shape.B === B && this.shape.L === L) return;
+    this.releaseActivations();
+    const { ctx, config } = this;
+    const { dModel: D, vocabSize: V } = config;
+    const lengthOf = (level: number) => L / this.levels[level].stride;
+    for (const stage of this.stages) {
+      const activations = this.allocateStage(stage, B, lengthOf(stage.level));
+      if (stage.kind === 'down') this.down[stage.level] = activations;
+      else if (stage.kind === 'up') this.up[stage.level] = activations;
+      else this.center = activations;
+    }
+    this.buffers = this.levels.map((level) => this.allocateLevel(level, B, lengthOf(level.level)));
+    this.finalRstd = ctx.tensor('final rstd', [L, B]);
+    this.finalNormed = ctx.tensor('final normed', [L, B, D]);
+    this.dFinalNormed = ctx.tensor('grad final normed', [L, B, D]);
+    this.logits = ctx.tensor('logits', [L, B, V]);
+    this.codes = ctx.tensor('input codes', [L, B]);
+    this.targets = ctx.tensor('target codes', [L, B]);
+    this.rowLoss = ctx.tensor('loss per row', [L, B]);
+    this.meanLoss = ctx.tensor('mean loss', [1]);
+    this.dLogits = ctx.tensor('grad logits', [L, B, V]);
+    this.shape = { B, L };
+  }
+
+  private releaseActivations(): void {
+    const { ctx } = this;
+    for (const stage of [...this.down, ...this.up, ...(this.center ? [this.center] : [])]) {
+      for (const a of stage.activations) ctx.release(...Object.values(a));
+      ctx.release(stage.input, stage.output);
+    }
+    for (const level of this.buffers) ctx.release(level.dResidual, ...Object.values(level.scratch), level.pooled, level.upLinear, level.dPooled);
+    ctx.release(this.finalRstd, this.finalNormed, this.dFinalNormed, this.logits, this.codes, this.targets, this.rowLoss, this.meanLoss, this.dLogits, this.targetWeights);
+    this.down = [];
+    this.up = [];
+    this.center = null;
+    this.buffers = [];
+    this.targetWeights = null;
+    this.shape = null;
+  }
+
+  // --- forward ---------------------------------------------------------------------
+
+  private stageForward(s: StageActivations, B: number): void {
+    const { ctx, config } = this;
+    const D = s.stage.dModel;
+    const L = this.buffers[s.stage.level].L;
+    const rows = L * B;
+    s.activations.forEach((a, i) => {
+      const block = s.blocks[i];
+      const next = i + 1 < s.activations.length ? s.activations[i + 1].x : s.output;
+      ops.rmsNormForward(ctx, { x: a.x, weight: this.params.get(blockParameterNames(block.prefix).norm)!, out: a.normed, rstd: a.rstd, rows, D, eps: config.rmsNormEps });
+      encodeMixerForward(ctx, this.mixerDims(block, B, L), this.mixerTensors(this.params, block), a, ops.whole(a.normed, D), ops.whole(next, D), this.workspace);
+      ops.addInPlace(ctx, { target: next, source: a.x, count: rows * D });
+    });
+  }
+
+  /** Input tensor of level s: its down stage's input, or the center's at the innermost level. */
+  private levelInput(s: number): Tensor {
+    return s < this.levels.length - 1 ? this.down[s].input : this.center!.input;
+  }
+
+  /** Output tensor of level s: its up stage's output, or the center's at the innermost level. */
+  private levelOutput(s: number): Tensor {
+    return s < this.levels.length - 1 ? this.up[s].output : this.center!.output;
+  }
+
+  /**
+   * Encodes the forward pass on codes (L, B), time-major, up to the logits. With targets,
+   * also the cross-entropy (per row and mean) and the logits gradient. L must be a multiple
+   * of the product of the pool factors.
+   */
+  encodeForward(inputs: Uint32Array, B: number, targets?: Uint32Array, options: { targetWeights?: Float32Array; traces?: boolean } = {}): void {
+    const L = inputs.length / B;
+    if (!Number.isInteger(L) || L < 1) throw new Error(`SashimiLM: ${inputs.length} input codes do not split into batches of ${B}`);
+    if (options.traces) throw new Error('SashimiLM: selectivity traces are recorded only for flat models');
+    checkSequenceLength(this.config, L);
+    for (const code of inputs) {
+      if (code >= this.config.vocabSize) throw new Error(`SashimiLM: input code ${code} is outside the vocabulary of ${this.config.vocabSize}`);
+    }
+    this.ensureShape(B, L);
+    const { ctx, config, levels } = this;
+    const { dModel: D, vocabSize: V } = config;
+    const S = levels.length - 1;
+    const rows = L * B;
+    ctx.write(this.codes!, inputs);
+    if (targets) ctx.write(this.targets!, targets);
+    let weightSum: number | undefined;
+    if (options.targetWeights) {
+      if (options.targetWeights.length !== rows) throw new Error(`SashimiLM: ${options.targetWeights.length} target weights for ${rows} targets`);
+      this.targetWeights ??= ctx.tensor('target weights', [L, B]);
+      ctx.write(this.targetWeights, options.targetWeights);
+      weightSum = options.targetWeights.reduce((sum, w) => sum + w, 0);
+      if (!(weightSum > 0)) throw new Error('SashimiLM: the target weights sum to zero, so no position is scored');
+    }
+
+    ops.embeddingForward(ctx, { codes: this.codes!, table: this.params.get(EMBEDDING)!, out: this.levelInput(0), rows, D, V });
+    for (let s = 0; s < S; s++) {
+      const { dModel: Ds, pool: p } = levels[s];
+      const level = this.buffers[s];
+      this.stageForward(this.down[s], B);
+      encodeTimePool(ctx, { direction: 'pool', B, L: level.L, factor: p, C: Ds, input: this.down[s].output, output: level.pooled! });
+      this.poolLinearForward('down', s, level.pooled!, this.levelInput(s + 1), (level.L / p) * B);
+    }
+    this.stageForward(this.center!, B);
+    for (let s = S - 1; s >= 0; s--) {
+      const { dModel: Ds, pool: p } = levels[s];
+      const level = this.buffers[s];
+      this.poolLinearForward('up', s, this.levelOutput(s + 1), level.upLinear!, (level.L / p) * B);
+      encodeTimePool(ctx, { direction: 'unpool', B, L: level.L, factor: p, C: Ds, shift: 1, input: level.upLinear!, output: this.up[s].input });
+      ops.addInPlace(ctx, { target: this.up[s].input, source: this.down[s].output, count: level.L * B * Ds });
+      this.stageForward(this.up[s], B);
+    }
+
+    ops.rmsNormForward(ctx, { x: this.levelOutput(0), weight: this.params.get(FINAL_NORM)!, out: this.finalNormed!, rstd: this.finalRstd!, rows, D, eps: config.rmsNormEps });
+    ops.linearForward(ctx, { x: ops.whole(this.finalNormed!, D), weight: this.params.get(HEAD)!, y: ops.whole(this.logits!, V), rows, inDim: D, outDim: V, workspace: this.workspace });
+    if (targets) {
+      ops.crossEntropy(ctx, {
+        logits: this.logits!,
+        targets: this.targets!,
+        weights: options.targetWeights ? this.targetWeights : null,
+        weightSum,
+        rowLoss: this.rowLoss!,
+        meanLoss: this.meanLoss!,
+        dLogits: this.dLogits!,
+        rows,
+        V,
+        workspace: this.workspace,
+      });
+    }
+  }
+
+  /** out = x @ W^T + b for the pooling layer of `kind` at level s, over `rows` pooled rows. */
+  private poolLinearForward(kind: 'down' | 'up', s: number, x: Tensor, out: Tensor, rows: number): void {
+    const names = poolParameterNames(kind, s);
+    const [outDim, inDim] = this.params.get(names.weight)!.shape;
+    ops.linearForward(this.ctx, { x: ops.whole(x, inDim), weight: this.params.get(names.weight)!, y: ops.whole(out, outDim), rows, inDim, outDim, workspace: this.workspace });
+    ops.addRowVector(this.ctx, { row: this.params.get(names.bias)!, out, rows, width: outDim });
+  }
+
+  // --- backward --------------------------------------------------------------------
+
+  /**
+   * Encodes forward, loss and backward on one batch. Gradients land in `grads`
+   * (overwritten), and the mean loss stays on the GPU in the returned tensor.
+   */
+  encodeForwardBackward(inputs: Uint32Array, targets: Uint32Array, B: number, targetWeights?: Float32Array): StepResult {
+    this.encodeForward(inputs, B, targets, { targetWeights });
+    this.encodeBackward();
+    return { loss: this.meanLoss! };
+  }
+
+  private encodeBackward(): void {
+    const { ctx, config, levels } = this;
+    const { B, L } = this.shape!;
+    const { dModel: D, vocabSize: V } = config;
+    const rows = L * B;
+    const S = levels.length - 1;
+    const top = this.buffers[0];
+
+    ops.linearWeightGrad(ctx, { dy: ops.whole(this.dLogits!, V), x: ops.whole(this.finalNormed!, D), dWeight: this.grads.get(HEAD)!, rows, inDim: D, outDim: V, workspace: this.workspace });
+    ops.linearInputGrad(ctx, { dy: ops.whole(this.dLogits!, V), weight: this.params.get(HEAD)!, dx: ops.whole(this.dFinalNormed!, D), rows, inDim: D, outDim: V, workspace: this.workspace });
+    ops.rmsNormBackward(ctx, {
+      x: this.levelOutput(0),
+      weight: this.params.get(FINAL_NORM)!,
+      rstd: this.finalRstd!,
+      dOut: this.dFinalNormed!,
+      dx: top.dResidual,
+      accumulate: false,
+      dWeight: this.grads.get(FINAL_NORM)!,
+      rows,
+      D,
+      workspace: this.workspace,
+    });
+
+    for (let s = 0; s < S; s++) {
+      const { dModel: Ds, pool: p } = levels[s];
+      const level = this.buffers[s];
+      this.stageBackward(this.up[s], B);
+      // dRes_s is now the gradient of up stage s's input, shared by UpPool's output and skip_s.
+      encodeTimePool(ctx, { direction: 'pool', B, L: level.L, factor: p, C: Ds, shift: 1, input: level.dResidual, output: level.dPooled! });
+      this.poolLinearBackward('up', s, this.levelOutput(s + 1), level.dPooled!, this.buffers[s + 1].dResidual, (level.L / p) * B);
+    }
+    this.stageBackward(this.center!, B);
+    for (let s = S - 1; s >= 0; s--) {
+      const { dModel: Ds, pool: p } = levels[s];
+      const level = this.buffers[s];
+      this.poolLinearBackward('down', s, level.pooled!, this.buffers[s + 1].dResidual, level.dPooled!, (level.L / p) * B);
+      encodeTimePool(ctx, { direction: 'unpool', B, L: level.L, factor: p, C: Ds, input: level.dPooled!, output: level.dResidual, accumulate: true });
+      this.stageBackward(this.down[s], B);
+    }
+
+    ops.embeddingBackward(ctx, { codes: this.codes!, dOut: top.dResidual, dTable: this.grads.get(EMBEDDING)!, rows, D, V, workspace: this.workspace });
+  }
+
+  /** Turns dRes of the stage's output into dRes of its input, filling its blocks' gradients. */
+  private stageBackward(s: StageActivations, B: number): void {
+    const { ctx } = this;
+    const D = s.stage.dModel;
+    const level = this.buffers[s.stage.level];
+    const rows = level.L * B;
+    for (let i = s.activations.length - 1; i >= 0; i--) {
+      const a = s.activations[i];
+      const block = s.blocks[i];
+      encodeMixerBackward(ctx, this.mixerDims(block, B, level.L), this.mixerTensors(this.params, block), this.mixerTensors(this.grads, block), a, level.scratch, this.scanWorkspace, this.workspace, {
+        dOut: ops.whole(level.dResidual, D),
+        input: ops.whole(a.normed, D),
+        dInput: ops.whole(level.scratch.dNormed, D),
+      });
+      const names = blockParameterNames(block.prefix);
+      ops.rmsNormBackward(ctx, {
+        x: a.x,
+        weight: this.params.get(names.norm)!,
+        rstd: a.rstd,
+        dOut: level.scratch.dNormed,
+        dx: level.dResidual,
+        accumulate: true,
+        dWeight: this.grads.get(names.norm)!,
+        rows,
+        D,
+        workspace: this.workspace,
+      });
+    }
+  }
+
+  /** Gradients of a pooling linear: dW = dy^T x, db = column sums of dy, dx = dy W (overwritten). */
+  private poolLinearBackward(kind: 'down' | 'up', s: number, x: Tensor, dy: Tensor, dx: Tensor, rows: number): void {
+    const { ctx, workspace } = this;
+    const names = poolParameterNames(kind, s);
+    const [outDim, inDim] = this.params.get(names.weight)!.shape;
+    ops.linearWeightGrad(ctx, { dy: ops.whole(dy, outDim), x: ops.whole(x, inDim), dWeight: this.grads.get(names.weight)!, rows, inDim, outDim, workspace });
+    ops.columnSums(ctx, { x: dy, out: this.grads.get(names.bias)!, rows, width: outDim, workspace });
+    ops.linearInputGrad(ctx, { dy: ops.whole(dy, outDim), weight: this.params.get(names.weight)!, dx: ops.whole(dx, inDim), rows, inDim, outDim, workspace });
+  }
+
+  // --- read-back -------------------------------------------------------------------
+
+  /** Mean loss of the last encoded forward with targets, in nats per sample. */
+  async readLoss(): Promise<number> {
+    return (await this.ctx.read(this.meanLoss!))[0];
+  }
+
+  /** Logits of the last forward, (L, B, V). */
+  async readLogits(): Promise<Float32Array> {
+    return this.ctx.read(this.logits!);
+  }
+
+  /** Loss of each position of the last forward with targets, in nats, (L, B). */
+  async readRowLoss(): Promise<Float32Array> {
+    return this.ctx.read(this.rowLoss!);
+  }
+
+  destroy(): void {
+    this.releaseActivations();
+    this.scanWorkspace.destroy();
+    this.workspace.destroy();
+    for (const tensor of this.params.values()) this.ctx.release(tensor);
+    for (const tensor of this.grads.values()) this.ctx.release(tensor);
+    this.params.clear();
+    this.grads.clear();
+  }
+}

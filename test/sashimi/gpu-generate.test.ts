@@ -1,0 +1,152 @@
+// The SaShiMi generator on the GPU: step against the parallel forward at every position,
+// sampling against the CPU reference, seeds and chunking, abort, flat memory, and the
+// factories choosing the backbone's classes.
+import { gpuTest } from '../support/gpu';
+import assert from 'node:assert/strict';
+import { describe } from 'node:test';
+
+import { createBackboneGenerator } from '../../gpu/generate/backbone';
+import { createGenerator, type CodeArray } from '../../gpu/generate/generator';
+import { SashimiGenerator } from '../../gpu/generate/sashimi-generator';
+import { resolveConfig } from '../../gpu/model/config';
+import { initParameters } from '../../gpu/model/init';
+import { createLanguageModel } from '../../gpu/model/language-model';
+import { MambaLM } from '../../gpu/model/lm';
+import { SashimiLM } from '../../gpu/model/sashimi-lm';
+import { ReferenceSashimiGenerator } from '../../gpu/reference/sashimi';
+import { Rng } from '../../gpu/util/rng';
+import { assertClose } from '../support/compare';
+
+const config = resolveConfig({
+  backbone: 'sashimi',
+  vocabSize: 32,
+  encoding: 'tokens',
+  dModel: 8,
+  dState: 4,
+  dtRank: 2,
+  sashimi: { pool: [2, 2], downBlocks: 1, centerBlocks: 1, upBlocks: 1, selective: { down: [true, false], center: true, up: [false, true] } },
+});
+const params = initParameters(config, 17);
+const V = config.vocabSize;
+
+async function generateAll(generator: SashimiGenerator, options: { samples: number; temperature: number; topP: number; seed: number; chunkSamples: number }) {
+  const B = generator.batch;
+  const codes = new Array<number>(options.samples * B);
+  let chunks = 0;
+  const result = await generator.generate({
+    ...options,
+    onChunk: (perStream: CodeArray[], start: number) => {
+      chunks++;
+      perStream.forEach((stream, b) => stream.forEach((code, t) => (codes[(start + t) * B + b] = code)));
+    },
+  });
+  assert.deepEqual(result, { samples: options.samples, aborted: false });
+  return { codes, chunks };
+}
+
+describe('SaShiMi generator', () => {
+  gpuTest('step equals the parallel forward at every position', async (ctx) => {
+    const rng = new Rng(4);
+    const model = new SashimiLM(ctx, config, params);
+    for (const B of [1, 3]) {
+      const generator = new SashimiGenerator(ctx, config, params, B);
+      for (const L of [4, 64]) {
+        const codes = Uint32Array.from({ length: L * B }, () => rng.integer(V));
+        model.encodeForward(codes, B);
+        const forward = await model.readLogits();
+        generator.reset();
+        assertClose(await generator.step(codes), forward, { rtol: 1e-4, atol: 1e-4 }, `B=${B} L=${L}`);
+      }
+      generator.destroy();
+    }
+    model.destroy();
+  });
+
+  gpuTest('sampled codes follow the CPU reference generator', async (ctx) => {
+    const generator = new SashimiGenerator(ctx, config, params, 2);
+    for (const options of [{ samples: 24, temperature: 0.8, topP: 0.9, seed: 21 }, { samples: 12, temperature: 0, topP: 1, seed: 0 }]) {
+      generator.reset();
+      const gpu = await generateAll(generator, { ...options, chunkSamples: 10 });
+      const cpu = new ReferenceSashimiGenerator(config, params, 2).generate(options);
+      assert.deepEqual(gpu.codes, Array.from(cpu), `temperature ${options.temperature}`);
+    }
+    generator.destroy();
+  });
+
+  gpuTest('same seed gives the same codes for any chunk size', async (ctx) => {
+    const generator = new SashimiGenerator(ctx, config, params, 3);
+    const options = { samples: 40, temperature: 1, topP: 0.95, seed: 3 };
+    const whole = await generateAll(generator, { ...options, chunkSamples: 40 });
+    generator.reset();
+    const fives = await generateAll(generator, { ...options, chunkSamples: 5 });
+    assert.equal(fives.chunks, 8);
+    assert.deepEqual(fives.codes, whole.codes);
+    generator.reset();
+    const other = await generateAll(generator, { ...options, seed: 4, chunkSamples: 40 });
+    assert.notDeepEqual(other.codes, whole.codes);
+    generator.destroy();
+  });
+
+  gpuTest('memory stays flat over many chunks', async (ctx) => {
+    const generator = new SashimiGenerator(ctx, config, params, 2);
+    const options = { temperature: 1, topP: 1, seed: 5, chunkSamples: 8 };
+    await generateAll(generator, { ...options, samples: 16 });
+    const before = ctx.memoryStats();
+    const { chunks } = await generateAll(generator, { ...options, samples: 96 });
+    assert.equal(chunks, 12);
+    assert.deepEqual(ctx.memoryStats(), before);
+    generator.destroy();
+  });
+
+  gpuTest('abort stops after the current submit', async (ctx) => {
+    const generator = new SashimiGenerator(ctx, config, params, 1);
+    const controller = new AbortController();
+    let delivered = 0;
+    const result = await generator.generate({
+      samples: 100000,
+      temperature: 1,
+      topP: 1,
+      seed: 8,
+      chunkSamples: 8,
+      signal: controller.signal,
+      onChunk: (perStream) => {
+        delivered += perStream[0].length;
+        if (delivered >= 16) controller.abort();
+      },
+    });
+    assert.equal(result.aborted, true);
+    assert.equal(result.samples, 16);
+    assert.equal(delivered, 16);
+    generator.destroy();
+  });
+
+  gpuTest('rejects invalid input', async (ctx) => {
+    const generator = new SashimiGenerator(ctx, config, params, 2);
+    await assert.rejects(generator.step([1, 2, 3]), /3 codes is not a positive multiple of the batch of 2/);
+    await assert.rejects(generator.step([1, V]), /code 32 at index 1 is outside 0\.\.31/);
+    const base = { samples: 4, temperature: 1, topP: 0.9, seed: 1, chunkSamples: 4, onChunk: () => {} };
+    await assert.rejects(generator.generate({ ...base, topP: 0 }), /topP = 0/);
+    await assert.rejects(generator.generate({ ...base, traces: true }), /traces are recorded only by the flat generator/);
+    generator.destroy();
+    await assert.rejects(generator.step([1, 2]), /destroy\(\) was called/);
+  });
+});
+
+describe('backbone factories', () => {
+  gpuTest('pick the class from the config', async (ctx) => {
+    const flat = resolveConfig({ vocabSize: 32, encoding: 'tokens', dModel: 16, nLayers: 1, dState: 4 });
+    const flatParams = initParameters(flat, 1);
+    const models = [createLanguageModel(ctx, config, params), createLanguageModel(ctx, flat, flatParams)];
+    assert.ok(models[0] instanceof SashimiLM);
+    assert.ok(models[1] instanceof MambaLM);
+    for (const model of models) model.destroy();
+    const generator = createBackboneGenerator(ctx, config, params, { batch: 1 });
+    assert.ok(generator instanceof SashimiGenerator);
+    generator.destroy();
+  });
+
+  gpuTest('flat-only classes reject a U-Net', async (ctx) => {
+    assert.throws(() => new MambaLM(ctx, config, params), /MambaLM supports only the flat backbone, and this model is a SaShiMi U-Net/);
+    assert.throws(() => createGenerator(ctx, config, params, { batch: 1 }), /createGenerator \(the fused generation kernel\) supports only the flat backbone/);
+  });
+});
