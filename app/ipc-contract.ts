@@ -77,6 +77,7 @@ export type MenuCommand =
   | 'view-train'
   | 'view-generate'
   | 'view-inspect'
+  | 'view-lab'
   | 'toggle-playback';
 
 export const MENU_COMMANDS: readonly MenuCommand[] = [
@@ -90,6 +91,7 @@ export const MENU_COMMANDS: readonly MenuCommand[] = [
   'view-train',
   'view-generate',
   'view-inspect',
+  'view-lab',
   'toggle-playback',
 ];
 

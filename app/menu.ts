@@ -55,6 +55,7 @@ export function buildAppMenu(deps: MenuDependencies): Menu {
         command('Train', 'view-train', 'CmdOrCtrl+2'),
         command('Generate', 'view-generate', 'CmdOrCtrl+3'),
         command('Inspect', 'view-inspect', 'CmdOrCtrl+4'),
+        command('Lab', 'view-lab', 'CmdOrCtrl+5'),
         { type: 'separator' },
         { role: 'resetZoom' },
         { role: 'zoomIn' },

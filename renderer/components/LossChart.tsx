@@ -1,4 +1,5 @@
-// Training and validation loss against the step, drawn on a canvas.
+// Training and validation loss against the step, drawn on a canvas. The Lab view reuses it
+// for its training loss with its own legend.
 
 import { useEffect, useRef } from 'react';
 
@@ -11,7 +12,23 @@ export const LOSS_COLORS = { train: '#6aa8ff', validation: '#ffb454', grid: '#26
 /** Plot margins in CSS pixels; the top margin contains the legend, so it never covers a curve. */
 const MARGIN = { left: 52, right: 16, top: 30, bottom: 28 };
 
-export function LossChart({ history, testId }: { history: readonly LossPoint[]; testId?: string }) {
+export interface LossChartLegend {
+  train: string;
+  /** Legend of the validation line, or null to leave it out of the legend. */
+  validation: string | null;
+  unit: string;
+  /** Text shown while there are no points. */
+  empty: string;
+}
+
+const FINE_TUNING_LEGEND: LossChartLegend = {
+  train: 'training loss',
+  validation: 'validation loss',
+  unit: 'nats / sample',
+  empty: 'The loss curves appear here once training runs.',
+};
+
+export function LossChart({ history, testId, legend = FINE_TUNING_LEGEND }: { history: readonly LossPoint[]; testId?: string; legend?: LossChartLegend }) {
   const frameRef = useRef<HTMLDivElement>(null);
   const canvasRef = useRef<HTMLCanvasElement>(null);
   const { widthPx, heightPx } = useElementSize(frameRef);
@@ -32,11 +49,11 @@ export function LossChart({ history, testId }: { history: readonly LossPoint[]; 
   return (
     <div className="chart" ref={frameRef} data-testid={testId}>
       <canvas ref={canvasRef} style={{ width: `${widthPx}px`, height: `${heightPx}px` }} />
-      {history.length === 0 && <div className="chart-empty">The loss curves appear here once training runs.</div>}
+      {history.length === 0 && <div className="chart-empty">{legend.empty}</div>}
       <div className="chart-legend">
-        <span style={{ color: LOSS_COLORS.train }}>● training loss</span>
-        <span style={{ color: LOSS_COLORS.validation }}>● validation loss</span>
-        <span className="muted">nats / sample</span>
+        <span style={{ color: LOSS_COLORS.train }}>● {legend.train}</span>
+        {legend.validation !== null && <span style={{ color: LOSS_COLORS.validation }}>● {legend.validation}</span>}
+        <span className="muted">{legend.unit}</span>
       </div>
     </div>
   );

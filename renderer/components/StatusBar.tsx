@@ -1,10 +1,12 @@
-// Bottom bar: the WebGPU adapter in use, the loaded model and the host (desktop or web),
-// plus a banner when the adapter is a software fallback or WebGPU failed.
+// Bottom bar: the WebGPU adapter in use, the loaded model, a lab run in progress and the
+// host (desktop or web), plus a banner when the adapter is a software fallback or WebGPU
+// failed.
 
 import { ENGINE_ERROR_TEXT } from '../engine/errors';
 import type { AdapterSummary } from '../engine/protocol';
 import type { ModelStatus } from '../state/engine-store';
-import { useEngine, useServices } from '../state/react';
+import { isLabActive, type LabRunProgress } from '../state/lab-store';
+import { useEngine, useLab, useServices } from '../state/react';
 
 const MODEL_STATUS_TEXT: Record<ModelStatus, string> = {
   none: 'none loaded',
@@ -20,6 +22,8 @@ export function StatusBar() {
   const adapter = useEngine((state) => state.adapter);
   const model = useEngine((state) => state.model);
   const modelStatus = useEngine((state) => state.modelStatus);
+  const labActive = useLab((state) => isLabActive(state.status));
+  const labRun = useLab((state) => state.run);
   let adapterText = 'unavailable';
   if (adapter) adapterText = adapter.name;
   else if (status === 'starting') adapterText = 'starting…';
@@ -44,10 +48,25 @@ export function StatusBar() {
           {model ? `${model.source === 'default' ? 'default' : model.name} · ${model.layers} layers · D ${model.modelWidth}` : MODEL_STATUS_TEXT[modelStatus]}
         </span>
       </span>
+      {labActive && (
+        <span className="status-item">
+          <span className="muted">Lab </span>
+          <span data-testid="status-lab">{labProgressText(labRun)}</span>
+        </span>
+      )}
       <span className="status-spacer" />
       <span className="status-item muted">{platform.kind === 'electron' ? 'Desktop app' : 'Web mode'}</span>
     </footer>
   );
+}
+
+/** Returns the lab run's progress in a few words, for the status bar. */
+function labProgressText(run: LabRunProgress | null): string {
+  if (!run) return 'starting…';
+  if (run.phase === 'evaluating') return 'evaluating…';
+  if (run.phase === 'inspecting') return 'tracing delta…';
+  if (!run.latest) return 'starting…';
+  return `step ${run.latest.step} / ${run.options.steps}`;
 }
 
 function adapterTooltip(adapter: AdapterSummary): string {

@@ -18,6 +18,7 @@ import {
   type EngineRequest,
   type EngineResult,
   type GenerateCommand,
+  type LabCommand,
   type ModelSummary,
   type SelectivityTrace,
   type TrainCommand,
@@ -34,8 +35,8 @@ export interface EngineBackendContext {
 }
 
 /**
- * The engine as the worker drives it. Methods that start long work (`train` with
- * `start`, `generate` with `start`) resolve once the work has started and report progress
+ * The engine as the worker drives it. Methods that start long work (`train`, `generate`
+ * and `lab` with `start`) resolve once the work has started and report progress
  * with `emit`. Any method may throw an EngineError-shaped object (see errors.ts) to pass a
  * specific code such as 'bad-checkpoint' or 'out-of-memory' to the UI.
  */
@@ -47,6 +48,11 @@ export interface EngineBackend {
   /** Traces the codes after the first `contextSamples`, which only prime the state. */
   inspect(codes: Uint8Array, sampleRateHz: number, contextSamples?: number): Promise<SelectivityTrace[]>;
   exportCheckpoint(): Promise<{ bytes: Uint8Array; step: number }>;
+  /**
+   * Starts, stops or cancels a selectivity lab run on a model of its own. Resolves once the
+   * request took effect; progress and the end arrive as `labProgress` and `labEnd` events.
+   */
+  lab(command: LabCommand): Promise<void>;
   /** Stops running work and frees GPU buffers; the device itself belongs to the host. */
   dispose(): void;
 }
@@ -179,6 +185,9 @@ export function createEngineHost(options: EngineHostOptions): EngineHost {
         return { traces: await requireBackend('inspect').inspect(request.payload.codes, request.payload.sampleRateHz, request.payload.contextSamples) };
       case 'exportCheckpoint':
         return requireBackend('exportCheckpoint').exportCheckpoint();
+      case 'lab':
+        await requireBackend('lab').lab(request.payload);
+        return { accepted: true };
     }
   }
 

@@ -21,3 +21,15 @@ export const MAX_INSPECT_SEC = 10;
  * re-reads this many samples before each segment of a long inspection (inspection-plan.ts).
  */
 export const INSPECT_CONTEXT_SAMPLES = 1024;
+
+/**
+ * Largest model input of a lab run, in tokens, at the training length. The Lab view draws
+ * one column per token, and past about a thousand a column is thinner than a pixel.
+ */
+export const MAX_LAB_SEQUENCE_LENGTH = 1024;
+
+/** Largest input of a lab evaluation, in tokens: the training length times its largest length factor. */
+export const MAX_LAB_EVAL_LENGTH = 65536;
+
+/** Most optimizer steps of one lab run. */
+export const MAX_LAB_STEPS = 100_000;

@@ -1,9 +1,11 @@
 // The EngineBackend over the WebGPU engine in gpu/: loads checkpoints into a MambaLM,
 // fine-tunes it (training-session.ts), generates from it (generation-session.ts) and
-// traces its selectivity (inspection-plan.ts), all on the device the host opened.
+// traces its selectivity (inspection-plan.ts), all on the device the host opened. It also
+// runs the selectivity lab (lab-session.ts) on a token model of its own.
 //
 // One task uses the GPU at a time. The exception is a paused training run: it keeps its
-// optimizer while the user generates from or inspects the weights reached so far.
+// optimizer while the user generates from or inspects the weights reached so far, or
+// runs the lab.
 // Requests that would overlap are rejected with the 'busy' error, which names the task.
 
 import { ZERO_CODE } from '../../audio/mulaw';
@@ -18,8 +20,9 @@ import type { EngineBackend, EngineBackendContext } from './engine-host';
 import { engineError } from './errors';
 import { checkGenerateConfig, runGeneration } from './generation-session';
 import { batchInputs, planInspection, samplesPerTraceStep, TracePooler, type InspectionLimits } from './inspection-plan';
+import { checkLabOptions, LabSession } from './lab-session';
 import { INSPECT_CONTEXT_SAMPLES } from './limits';
-import type { AdapterRequestMode, EngineEvent, GenerateCommand, ModelSummary, SelectivityTrace, TraceKind, TrainCommand } from './protocol';
+import type { AdapterRequestMode, EngineEvent, GenerateCommand, LabCommand, ModelSummary, SelectivityTrace, TraceKind, TrainCommand } from './protocol';
 import { checkTrainConfig, TrainingSession } from './training-session';
 
 export interface MambaBackendOptions {
@@ -71,6 +74,7 @@ class MambaBackend implements EngineBackend {
   private generator: { generator: Generator; version: number } | null = null;
   private training: TrainingSession | null = null;
   private generation: { controller: AbortController; done: Promise<void> } | null = null;
+  private labRun: LabSession | null = null;
   /** The exclusive task that uses the GPU outside training and generation (loading a model, inspecting), or null. */
   private task: string | null = null;
   private disposed = false;
@@ -244,6 +248,43 @@ class MambaBackend implements EngineBackend {
     return generator;
   }
 
+  // --- selectivity lab ----------------------------------------------------------------
+
+  async lab(command: LabCommand): Promise<void> {
+    switch (command.action) {
+      case 'start': {
+        if (!Number.isSafeInteger(command.runId)) throw engineError('invalid-request', `runId = ${JSON.stringify(command.runId)} must be an integer.`);
+        const current = this.activeLab();
+        if (current) throw this.busyError('A lab run is already running', 'Wait for it to finish, or cancel it first.');
+        if (this.activeTraining()?.state === 'running') throw this.busyError('Training is running', 'Pause or stop training, then run the lab.');
+        this.requireIdle('run the lab');
+        const problem = checkLabOptions(command.options);
+        if (problem) throw engineError('invalid-input', problem, 'Change the lab setting named in the message, then run again.');
+        this.labRun = new LabSession({ ctx: this.ctx, emit: (event) => this.emit(event) }, command.runId, command.options);
+        return;
+      }
+      case 'stop':
+        // A run that ended while the request was on its way needs no stop.
+        this.activeLab()?.stop();
+        return;
+      case 'cancel': {
+        const session = this.activeLab();
+        if (!session) return;
+        await session.cancel();
+        if (this.labRun === session) this.labRun = null;
+        return;
+      }
+      default:
+        throw engineError('invalid-request', `Unknown lab action ${JSON.stringify((command as { action?: unknown }).action)}; use "start", "stop" or "cancel".`);
+    }
+  }
+
+  /** Returns the lab run, or null when there is none or it has ended. */
+  private activeLab(): LabSession | null {
+    if (this.labRun?.ended) this.labRun = null;
+    return this.labRun;
+  }
+
   // --- inspection ----------------------------------------------------------------------
 
   async inspect(codes: Uint8Array, sampleRateHz: number, contextSamples = 0): Promise<SelectivityTrace[]> {
@@ -300,8 +341,9 @@ class MambaBackend implements EngineBackend {
     if (this.disposed) return;
     this.disposed = true;
     this.abortAll();
-    const stopped = [this.generation?.done, this.training?.dispose()];
+    const stopped = [this.generation?.done, this.training?.dispose(), this.labRun?.dispose()];
     this.training = null;
+    this.labRun = null;
     // Buffers go once running work has noticed the abort; the device itself belongs to the host.
     void Promise.allSettled(stopped).then(() => this.releaseModel());
   }
@@ -340,9 +382,10 @@ class MambaBackend implements EngineBackend {
     return training;
   }
 
-  /** Throws 'busy' while generation or an exclusive task runs; `action` completes "before you …". */
+  /** Throws 'busy' while generation, a lab run or an exclusive task runs; `action` completes "before you …". */
   private requireIdle(action: string): void {
     if (this.generation) throw this.busyError('Generation is running', `Stop it before you ${action}.`);
+    if (this.activeLab()) throw this.busyError('The selectivity lab is running', `Wait for it to finish or cancel it in the Lab view before you ${action}.`);
     if (this.task) throw this.busyError(`The engine is ${this.task}`, `Wait for it to finish before you ${action}.`);
   }
 

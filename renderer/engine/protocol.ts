@@ -10,8 +10,15 @@
 //
 // Units: sample rates in Hz, times in seconds, positions and lengths of audio in samples
 // at the model rate, losses in nats per sample (cross-entropy over 256 mu-law classes).
+// The selectivity lab is the exception: its positions are tokens and its losses are in
+// nats per answer token.
 
-export const ENGINE_PROTOCOL_VERSION = 2;
+import type { LabCheckReport, LabEvalReport, LabOptions, LabPhase, LabStepReport } from '../../gpu/lab/lab';
+import type { DeltaProfile, RoleDeltaSummary } from '../../gpu/lab/evaluate';
+import type { TaskVocabulary } from '../../gpu/lab/tasks';
+import type { ModelConfig } from '../../gpu/model/config';
+
+export const ENGINE_PROTOCOL_VERSION = 3;
 
 /** Error codes; each has a user-facing explanation in renderer/engine/errors.ts. */
 export type EngineErrorCode =
@@ -144,6 +151,73 @@ export type GenerateCommand =
     }
   | { action: 'stop' };
 
+/**
+ * Selectivity lab runs. `start` trains a fresh token model of its own in the worker, so the
+ * loaded audio model is left as it is. `stop` ends training early and still evaluates;
+ * `cancel` ends the run with no result. `start` and `stop` return without waiting for the
+ * run to end, and `cancel` returns once it has ended; the `labEnd` event reports the end.
+ */
+export type LabCommand =
+  | {
+      action: 'start';
+      /** Chosen by the UI and repeated in every event of the run, so the UI can ignore events of an older run. */
+      runId: number;
+      options: LabOptions;
+    }
+  | { action: 'stop' }
+  | { action: 'cancel' };
+
+/** Progress of a lab run, as runLab reports it (gpu/lab/lab.ts). */
+export type LabProgress =
+  | { kind: 'phase'; phase: LabPhase }
+  | ({ kind: 'step' } & LabStepReport)
+  | ({ kind: 'check' } & LabCheckReport)
+  | ({ kind: 'eval' } & LabEvalReport)
+  | { kind: 'skip'; step: number; reason: string };
+
+/** The traced example sequence of a lab run; every per-position array has L entries. */
+export interface LabExampleTrace {
+  tokens: Uint32Array;
+  /** TokenRole (gpu/lab/tasks.ts) of each position. */
+  roles: Uint8Array;
+  /** Expected output at each position, meaningful where `answerMask` is 1. */
+  targets: Uint32Array;
+  answerMask: Float32Array;
+  /** Argmax prediction of the trained model at every position. */
+  predictions: Uint32Array;
+  /** Inner width DI, the channel count of each delta trace. */
+  channels: number;
+  /** Per layer, delta of shape (L, DI), time-major: `delta[layer][t * channels + c]`. */
+  delta: Float32Array[];
+}
+
+/** Result of a finished lab run as sent to the UI: LabResult of gpu/lab/lab.ts without the weights. */
+export interface LabRunResult {
+  options: LabOptions;
+  config: ModelConfig;
+  parameterCount: number;
+  vocabulary: TaskVocabulary;
+  stepsRun: number;
+  /** True when training ended before `options.steps`, for example on `stop`. */
+  endedEarly: boolean;
+  skippedSteps: number;
+  /** Loss of the last training step, in nats per answer token. */
+  finalLoss: number;
+  trainSec: number;
+  evalSec: number;
+  /** Accuracy at the training length. */
+  accuracy: number;
+  /** Final accuracy on fresh sequences, one entry per evaluated length. */
+  evaluations: LabEvalReport[];
+  /** Accuracy on the fixed check set during training. */
+  checks: LabCheckReport[];
+  deltaByRole: RoleDeltaSummary[];
+  deltaProfile: DeltaProfile[];
+  example: LabExampleTrace;
+}
+
+export type LabEndReason = 'complete' | 'cancelled' | 'failed';
+
 /** Every command with its request payload and its result. */
 export interface EngineCommands {
   init: { payload: Record<string, never>; result: AdapterSummary };
@@ -161,6 +235,7 @@ export interface EngineCommands {
   };
   /** Serializes the current weights as a safetensors file. */
   exportCheckpoint: { payload: Record<string, never>; result: { bytes: Uint8Array; step: number } };
+  lab: { payload: LabCommand; result: { accepted: true } };
 }
 
 export type EngineCommandName = keyof EngineCommands;
@@ -198,6 +273,9 @@ export type EngineEvent =
   | { kind: 'event'; type: 'generateChunk'; samples: Float32Array; codes: Uint8Array; startSample: number; sampleRateHz: number }
   | { kind: 'event'; type: 'generateEnd'; totalSamples: number; reason: GenerateEndReason; error?: EngineError }
   | { kind: 'event'; type: 'inspectProgress'; doneSamples: number; totalSamples: number }
+  | { kind: 'event'; type: 'labProgress'; runId: number; progress: LabProgress }
+  /** The end of a lab run: `result` when complete, `error` when failed, neither when cancelled. */
+  | { kind: 'event'; type: 'labEnd'; runId: number; reason: LabEndReason; result?: LabRunResult; error?: EngineError }
   | { kind: 'event'; type: 'error'; error: EngineError };
 
 /** Why a checkpoint was sent: every `checkpointEverySteps`, or at the end of a run (stop or last step). */
@@ -210,7 +288,7 @@ export type EngineEventOf<T extends EngineEventType> = Extract<EngineEvent, { ty
 
 export type WorkerToUiMessage = EngineResponse | EngineEvent;
 
-const COMMAND_NAMES: readonly EngineCommandName[] = ['init', 'loadModel', 'loadDefaultModel', 'train', 'generate', 'inspect', 'exportCheckpoint'];
+const COMMAND_NAMES: readonly EngineCommandName[] = ['init', 'loadModel', 'loadDefaultModel', 'train', 'generate', 'inspect', 'exportCheckpoint', 'lab'];
 
 export function isEngineCommandName(value: unknown): value is EngineCommandName {
   return typeof value === 'string' && (COMMAND_NAMES as readonly string[]).includes(value);

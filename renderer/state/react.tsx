@@ -7,6 +7,7 @@ import { useStore } from 'zustand';
 import type { EngineState } from './engine-store';
 import type { GenerateState } from './generate-store';
 import type { InspectState } from './inspect-store';
+import type { LabState } from './lab-store';
 import type { LibraryState } from './library-store';
 import type { AppServices } from './services';
 import type { TrainState } from './train-store';
@@ -30,3 +31,4 @@ export const useLibrary = <T,>(selector: (state: LibraryState) => T): T => useSt
 export const useTrain = <T,>(selector: (state: TrainState) => T): T => useStore(useServices().train, selector);
 export const useGenerate = <T,>(selector: (state: GenerateState) => T): T => useStore(useServices().generate, selector);
 export const useInspect = <T,>(selector: (state: InspectState) => T): T => useStore(useServices().inspect, selector);
+export const useLab = <T,>(selector: (state: LabState) => T): T => useStore(useServices().lab, selector);

@@ -13,6 +13,7 @@ import type { Platform } from '../platform';
 import { createEngineStore, type EngineState } from './engine-store';
 import { createGenerateStore, DEFAULT_GENERATE_SETTINGS, type ChunkPlayer, type GenerateState } from './generate-store';
 import { createInspectStore, type InspectState } from './inspect-store';
+import { createLabStore, type LabState } from './lab-store';
 import { createLibraryStore, selectedClip, type LibraryState } from './library-store';
 import { parseProject, PROJECT_FORMAT, PROJECT_VERSION, serializeProject } from './project';
 import { createTrainStore, DEFAULT_TRAIN_CONFIG, type TrainState } from './train-store';
@@ -26,6 +27,7 @@ export interface AppServices {
   train: StoreApi<TrainState>;
   generate: StoreApi<GenerateState>;
   inspect: StoreApi<InspectState>;
+  lab: StoreApi<LabState>;
   /**
    * Replaces the engine worker, e.g. after the device was lost, initializes it and loads
    * the last weights again: the last checkpoint loaded or saved by training, else the
@@ -64,6 +66,7 @@ const VIEW_COMMANDS: Partial<Record<MenuCommand, ViewId>> = {
   'view-train': 'train',
   'view-generate': 'generate',
   'view-inspect': 'inspect',
+  'view-lab': 'lab',
 };
 
 export function createAppServices(options: ServiceOptions): AppServices {
@@ -138,6 +141,7 @@ export function createAppServices(options: ServiceOptions): AppServices {
     reportProblem,
   });
   const inspect = createInspectStore(getEngine);
+  const lab = createLabStore(getEngine);
 
   function connectEngineEvents(target: EngineClient): void {
     engineSubscriptions.push(
@@ -150,6 +154,8 @@ export function createAppServices(options: ServiceOptions): AppServices {
       target.on('generateChunk', (event) => generate.getState().appendChunk(event.samples, event.codes, event.startSample)),
       target.on('generateEnd', (event) => generate.getState().finish(event.reason, event.error)),
       target.on('inspectProgress', (event) => inspect.getState().applyProgress(event.doneSamples, event.totalSamples)),
+      target.on('labProgress', (event) => lab.getState().applyProgress(event.runId, event.progress)),
+      target.on('labEnd', (event) => lab.getState().applyEnd(event.runId, event.reason, event.result, event.error)),
       target.on('error', (event) => {
         engine.getState().reportError(event.error);
         if (event.error.code === 'device-lost') {
@@ -173,6 +179,7 @@ export function createAppServices(options: ServiceOptions): AppServices {
       generate.getState().finish('stopped');
     }
     if (inspect.getState().status === 'running') inspect.setState({ status: 'failed', progress: null, error });
+    lab.getState().failRun(error);
 
     const nowMs = Date.now();
     while (recoveryTimes.length > 0 && nowMs - recoveryTimes[0]! > RECOVERY_WINDOW_MS) recoveryTimes.shift();
@@ -224,6 +231,7 @@ export function createAppServices(options: ServiceOptions): AppServices {
     train,
     generate,
     inspect,
+    lab,
 
     async restartEngine() {
       for (const unsubscribe of engineSubscriptions.splice(0)) unsubscribe();

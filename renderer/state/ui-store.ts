@@ -2,7 +2,7 @@
 
 import { createStore, type StoreApi } from 'zustand/vanilla';
 
-export type ViewId = 'library' | 'train' | 'generate' | 'inspect';
+export type ViewId = 'library' | 'train' | 'generate' | 'inspect' | 'lab';
 
 export interface Notice {
   id: number;

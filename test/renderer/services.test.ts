@@ -215,3 +215,25 @@ test('saving a checkpoint without an engine shows why', async () => {
   assert.equal(notice?.title, 'The Mamba engine is not available in this build yet');
   services.dispose();
 });
+
+test('lab events reach the lab store', async () => {
+  const { services, workers } = setup((request) => (request.command === 'lab' ? { result: { accepted: true } } : undefined));
+  services.runMenuCommand('view-lab');
+  assert.equal(services.ui.getState().view, 'lab');
+  await settle();
+
+  await services.lab.getState().start();
+  const start = workers[0]!.requests.find((request) => request.command === 'lab');
+  assert.ok(start && start.command === 'lab' && start.payload.action === 'start', 'no lab start was sent');
+  const { runId } = start.payload;
+  workers[0]!.push({ kind: 'event', type: 'labProgress', runId, progress: { kind: 'phase', phase: 'training' } });
+  workers[0]!.push({ kind: 'event', type: 'labProgress', runId, progress: { kind: 'step', step: 1, totalSteps: 200, loss: 2, gradNorm: 1, lr: 0.01, tokensPerSec: 10, elapsedSec: 0.1 } });
+  assert.equal(services.lab.getState().run?.phase, 'training');
+  assert.deepEqual(services.lab.getState().run?.history, [{ step: 1, loss: 2 }]);
+
+  // A lost device ends the run in the store, with the device's error.
+  workers[0]!.push(lostDevice());
+  assert.equal(services.lab.getState().status, 'failed');
+  assert.equal(services.lab.getState().error?.code, 'device-lost');
+  services.dispose();
+});
