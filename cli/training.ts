@@ -11,7 +11,7 @@ import { decodeCheckpoint, decodeOptimizerState, encodeCheckpoint, encodeOptimiz
 import { ConfigError, parameterCount, type ModelConfig } from '../gpu/model/config';
 import type { LanguageModel } from '../gpu/model/language-model';
 import { checkSequenceLength, sashimiLevels } from '../gpu/model/sashimi-config';
-import { splitClips, type CodeClip } from '../gpu/train/data';
+import { DataError, splitClips, type CodeClip, type DataSplit } from '../gpu/train/data';
 import { DEFAULT_TRAIN_OPTIONS, Trainer, type TrainOptions, type TrainSummary } from '../gpu/train/trainer';
 import { UsageError, type OptionSpec, type ParsedArgs } from './args';
 import type { CliIo } from './command';
@@ -158,13 +158,17 @@ export async function runTraining(
   const logPath = join(runFolder, 'log.jsonl');
   const json = args.flag('json');
   const holdOut = args.string('hold-out');
-  const split = splitClips(clips, {
-    heldOutClip: holdOut,
-    heldOutFraction: args.number('hold-out-fraction', { min: 0.001, max: 0.999 }),
-    windowSamples: options.windowSamples,
-  });
-
-  const trainer = new Trainer(ctx, model, split, options);
+  const heldOutFraction = args.number('hold-out-fraction', { min: 0.001, max: 0.999 });
+  let split: DataSplit;
+  let trainer: Trainer;
+  try {
+    split = splitClips(clips, { heldOutClip: holdOut, heldOutFraction, windowSamples: options.windowSamples });
+    trainer = new Trainer(ctx, model, split, options);
+  } catch (error) {
+    // Too little audio for the windows or the held-out batch is a problem with the input.
+    if (error instanceof DataError) throw new UsageError(error.message);
+    throw error;
+  }
   if (resumeOptimizer) trainer.optimizer.load(decodeOptimizerState(resumeOptimizer, 'optimizer state', model.config));
 
   const maxMinutes = args.number('max-minutes', { min: 0 });

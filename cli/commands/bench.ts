@@ -17,9 +17,12 @@ import type { ScanShape } from '../../gpu/kernels/scan';
 import { createNodeContext } from '../../gpu/node';
 import { UsageError, type ParsedArgs } from '../args';
 import { EXIT_OK, type CliIo, type Command } from '../command';
+import { formatMemory, runMemory, type MemoryReport, type MemoryTarget } from './bench-memory';
 
-const SECTIONS = ['scan', 'train', 'generate'] as const;
+const SECTIONS = ['scan', 'train', 'generate', 'memory'] as const;
 type Section = (typeof SECTIONS)[number];
+/** Parts of a run without --only; memory takes minutes on its own and runs only when named. */
+const DEFAULT_SECTIONS: readonly Section[] = ['scan', 'train', 'generate'];
 
 export const BENCHMARKS_PATH = fileURLToPath(new URL('../../docs/benchmarks.md', import.meta.url));
 export const RECORD_HEADING = '## Engine benchmarks';
@@ -38,6 +41,8 @@ interface BenchPlan {
   generateBatches: number[];
   /** Target wall time of each timed generation run, in seconds. */
   generateRunSec: number;
+  /** How long the memory part generates. */
+  memory: MemoryTarget;
   repeats: number;
 }
 
@@ -60,6 +65,7 @@ const FULL_PLAN: BenchPlan = {
   referenceLength: 512,
   generateBatches: [1, 8, 32],
   generateRunSec: 3,
+  memory: { audioSeconds: 60, minutes: 10 },
   repeats: 3,
 };
 
@@ -71,6 +77,7 @@ const QUICK_PLAN: BenchPlan = {
   referenceLength: 64,
   generateBatches: [1, 2],
   generateRunSec: 0.5,
+  memory: { audioSeconds: 2, minutes: 0 },
   repeats: 2,
 };
 
@@ -124,6 +131,7 @@ export interface BenchReport {
   scan?: ScanReport;
   train?: TrainReport;
   generate?: GenerateReport;
+  memory?: MemoryReport;
 }
 
 async function runScan(ctx: GpuContext, plan: BenchPlan, io: CliIo): Promise<ScanReport> {
@@ -313,6 +321,7 @@ export function formatReport(report: BenchReport): string {
   if (report.scan) lines.push(...formatScan(report.scan, report.repeats), '');
   if (report.train) lines.push(...formatTrain(report.train, report.repeats), '');
   if (report.generate) lines.push(...formatGenerate(report.generate, report.repeats), '');
+  if (report.memory) lines.push(...formatMemory(report.memory), '');
   return lines.join('\n');
 }
 
@@ -390,14 +399,18 @@ export const benchCommand: Command = {
     '  train     training steps (forward, backward, AdamW) of a D=64, 8-layer model at batch\n' +
     '            4 x 4096 and at batch 1 for L = 4096, 16384 and 65536, against the CPU\n' +
     '            reference forward at L=512, extrapolated per token;\n' +
-    '  generate  samples/s and the real-time factor at 16 kHz at batch 1, 8 and 32.\n' +
+    '  generate  samples/s and the real-time factor at 16 kHz at batch 1, 8 and 32;\n' +
+    '  memory    (only with --only memory) the GPU bytes allocated while generating at batch 1\n' +
+    '            for at least --audio-seconds of audio and --minutes of wall time.\n' +
     'Every measurement except the growth series runs --repeats times and reports the minimum\n' +
     'and the median, because other work on the machine makes single runs noisy. The full run\n' +
     'took 21 minutes on two CPU cores with llvmpipe, shared with other jobs. --quick runs\n' +
     'small sizes as a smoke test.',
   options: [
     { name: 'quick', description: 'small sizes and a 2-layer model, to check that everything runs (under a minute once shaders are cached)' },
-    { name: 'only', valueName: 'PART', description: `run one part: ${SECTIONS.join(', ')} (default: all)` },
+    { name: 'only', valueName: 'PART', description: `run one part: ${SECTIONS.join(', ')} (default: ${DEFAULT_SECTIONS.join(', ')})` },
+    { name: 'audio-seconds', valueName: 'S', description: `memory: seconds of audio to generate at least (default ${FULL_PLAN.memory.audioSeconds}, ${QUICK_PLAN.memory.audioSeconds} with --quick)` },
+    { name: 'minutes', valueName: 'M', description: `memory: minutes of wall time to keep generating at least (default ${FULL_PLAN.memory.minutes}, ${QUICK_PLAN.memory.minutes} with --quick)` },
     { name: 'repeats', valueName: 'N', description: `timed runs per measurement (default ${FULL_PLAN.repeats}, ${QUICK_PLAN.repeats} with --quick)` },
     { name: 'json', description: 'print the results as one JSON object instead of tables' },
     { name: 'record', description: `write the tables, machine and command into ${'docs/benchmarks.md'} under "Engine benchmarks", replacing an earlier record` },
@@ -410,10 +423,14 @@ export const benchCommand: Command = {
     const record = args.flag('record');
     if (record && (quick || only !== undefined)) throw new UsageError('--record stores the full run of every part; drop --quick and --only');
     const base = quick ? QUICK_PLAN : FULL_PLAN;
-    const plan: BenchPlan = { ...base, repeats: args.number('repeats', { integer: true, min: 1, max: 100 }) ?? base.repeats };
-    const sections: Section[] = only === undefined ? [...SECTIONS] : [only];
+    const memory: MemoryTarget = {
+      audioSeconds: args.number('audio-seconds', { min: 1 }) ?? base.memory.audioSeconds,
+      minutes: args.number('minutes', { min: 0 }) ?? base.memory.minutes,
+    };
+    const plan: BenchPlan = { ...base, memory, repeats: args.number('repeats', { integer: true, min: 1, max: 100 }) ?? base.repeats };
+    const sections: Section[] = only === undefined ? [...DEFAULT_SECTIONS] : [only];
 
-    const commandParts = ['mamba-audio bench', quick ? '--quick' : '', only ? `--only ${only}` : '', args.string('repeats') ? `--repeats ${plan.repeats}` : '', args.flag('json') ? '--json' : '', record ? '--record' : ''];
+    const commandParts = ['mamba-audio bench', quick ? '--quick' : '', only ? `--only ${only}` : '', args.string('repeats') ? `--repeats ${plan.repeats}` : '', args.string('audio-seconds') ? `--audio-seconds ${memory.audioSeconds}` : '', args.string('minutes') ? `--minutes ${memory.minutes}` : '', args.flag('json') ? '--json' : '', record ? '--record' : ''];
     const started = performance.now();
     const cpuStart = process.cpuUsage();
     const loadAverageStart = loadavg()[0];
@@ -424,6 +441,7 @@ export const benchCommand: Command = {
       const scan = sections.includes('scan') ? await runScan(ctx, plan, io) : undefined;
       const train = sections.includes('train') ? await runTrain(ctx, plan, io) : undefined;
       const generate = sections.includes('generate') ? await runGenerate(ctx, plan, io) : undefined;
+      const memoryReport = sections.includes('memory') ? await runMemory(ctx, plan.model, plan.memory, io) : undefined;
       report = {
         command: commandParts.filter((part) => part !== '').join(' '),
         date: new Date().toISOString().slice(0, 10),
@@ -443,6 +461,7 @@ export const benchCommand: Command = {
         scan,
         train,
         generate,
+        memory: memoryReport,
       };
     } finally {
       ctx.destroy();

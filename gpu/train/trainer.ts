@@ -10,7 +10,7 @@ import type { GpuContext, Tensor } from '../context';
 import type { LanguageModel } from '../model/language-model';
 import { checkSequenceLength } from '../model/sashimi-config';
 import * as ops from '../model/ops';
-import { unigramEntropyBits, validationBatches, WindowSampler, type DataSplit } from './data';
+import { DataError, unigramEntropyBits, validationBatches, WindowSampler, type DataSplit } from './data';
 import { learningRate } from './schedule';
 
 export interface TrainOptions {
@@ -199,7 +199,7 @@ export class Trainer {
     this.sampler = new WindowSampler(split.train, options.windowSamples, options.seed);
     this.validation = validationBatches(split.heldOut, options.windowSamples, options.batchSize, options.evalWindows);
     if (this.validation.length === 0) {
-      throw new Error(`Held-out audio gives no full batch of ${options.batchSize} windows of ${options.windowSamples} samples; hold out more audio or lower the batch size.`);
+      throw new DataError(`Held-out audio gives no full batch of ${options.batchSize} windows of ${options.windowSamples} samples; hold out more audio or lower the batch size.`);
     }
     this.gradStats = ctx.tensor('gradient statistics', [3]);
     this.workspace = ops.createWorkspace(ctx);

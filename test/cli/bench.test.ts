@@ -30,6 +30,20 @@ function assertStats(stats: { min: number; median: number; runs: number[] }, run
 }
 
 describe('mamba-audio bench', () => {
+  test('quick memory part stays flat', { timeout: 600_000 }, () => {
+    const result = bench('--quick', '--only', 'memory', '--audio-seconds', '2', '--json');
+    assert.equal(result.status, 0, result.stderr);
+    const report = JSON.parse(result.stdout) as BenchReport;
+    const snapshots = report.memory!.snapshots;
+    // One snapshot after 1 s of audio, one at the end.
+    assert.ok(snapshots.length >= 2, `${snapshots.length} snapshots`);
+    assert.ok(snapshots[0].audioSec >= 1, `first snapshot at ${snapshots[0].audioSec} s`);
+    assert.ok(snapshots[snapshots.length - 1].audioSec >= 2, `last snapshot at ${snapshots[snapshots.length - 1].audioSec} s`);
+    assertPositive(snapshots[0].gpuBytes, 'first snapshot gpuBytes');
+    for (const entry of snapshots) assert.equal(entry.gpuBytes, snapshots[0].gpuBytes, `GPU bytes at ${entry.audioSec} s`);
+    for (const entry of snapshots) assert.equal(entry.gpuBuffers, snapshots[0].gpuBuffers, `GPU buffers at ${entry.audioSec} s`);
+  });
+
   test('quick json figures are positive', { timeout: 600_000 }, () => {
     const result = bench('--quick', '--json');
     assert.equal(result.status, 0, result.stderr);
@@ -76,7 +90,7 @@ describe('mamba-audio bench', () => {
   test('unknown part', () => {
     const result = bench('--only', 'decode');
     assert.equal(result.status, 2);
-    assert.match(result.stderr, /--only must be one of scan, train, generate, got 'decode'/);
+    assert.match(result.stderr, /--only must be one of scan, train, generate, memory, got 'decode'/);
   });
 });
 
