@@ -6,7 +6,8 @@
 // WebGPU allows). Each dispatch binds only its chunk's rows, so the sequence length is
 // bounded by buffer sizes, not by the 128 MiB binding limit. The forward saves the state
 // at every chunk boundary; the backward recomputes a chunk's states from its saved start
-// state into a scratch of (T + 1, B, DI, N), instead of keeping (L, B, DI, N). The
+// state, into a scratch of (T + 1, B, DI, N) (portable kernels) or into private memory one
+// segment at a time (subgroup kernel), instead of keeping (L, B, DI, N). The
 // forward walks up to MAX_FORWARD_SPAN_STEPS steps (several chunks) per dispatch, because
 // on lavapipe each dispatch costs a fixed few milliseconds.
 import { elementCount, Params, ShapeError, specialize, type Binding, type GpuContext, type KernelSpec, type Tensor } from '../context';
@@ -17,6 +18,8 @@ import recomputeSource from './scan_recompute.wgsl';
 import gateBackwardSource from './scan_gate_backward.wgsl';
 import reduceChannelsSource from './scan_reduce_channels.wgsl';
 import backwardSource from './scan_backward.wgsl';
+import backwardSubgroupSource from './scan_backward_subgroup.wgsl';
+import reduceTilesSource from './scan_reduce_tiles.wgsl';
 import paramGradsSource from './scan_param_grads.wgsl';
 import packSource from './scan_pack.wgsl';
 
@@ -25,6 +28,7 @@ export const scanRecomputeKernel: KernelSpec = { label: 'scan_recompute', source
 export const scanGateBackwardKernel: KernelSpec = { label: 'scan_gate_backward', source: mathSource + gateBackwardSource };
 export const scanReduceChannelsKernel: KernelSpec = { label: 'scan_reduce_channels', source: reduceChannelsSource };
 export const scanBackwardKernel: KernelSpec = { label: 'scan_backward', source: mathSource + backwardSource };
+export const scanReduceTilesKernel: KernelSpec = { label: 'scan_reduce_tiles', source: reduceTilesSource };
 export const scanParamGradsKernel: KernelSpec = { label: 'scan_param_grads', source: paramGradsSource };
 export const scanPackKernel: KernelSpec = { label: 'scan_pack', source: packSource };
 
@@ -332,7 +336,8 @@ export function encodeScanForward(ctx: GpuContext, shape: ScanShape, args: ScanF
 
 /**
  * Scratch memory of the backward pass, reused across calls and layers: the recomputed
- * states of one chunk and the per-sequence accumulators. Grows on demand; call destroy().
+ * states of one chunk (portable kernels) or the partial sums of dB and dC of one span
+ * (subgroup kernel), and the per-sequence accumulators. Grows on demand; call destroy().
  */
 export class ScanWorkspace {
   private scratch: Tensor | null = null;
@@ -346,7 +351,7 @@ export class ScanWorkspace {
     if ((growScratch && this.scratch) || (growAccum && this.accum)) this.ctx.submit();
     if (growScratch) {
       this.ctx.release(this.scratch);
-      this.scratch = this.ctx.tensor('scan scratch states', [scratchElements]);
+      this.scratch = this.ctx.tensor('scan scratch', [scratchElements]);
     }
     if (growAccum) {
       this.ctx.release(this.accum);
@@ -382,7 +387,11 @@ export interface ScanBackwardArgs extends Omit<ScanForwardArgs, 'out' | 'saveChu
 
 /**
  * Encodes the backward scan. `states` must hold the chunk states saved by the forward
- * (saveChunkStates) for the same inputs. Five dispatches per chunk, last chunk first.
+ * (saveChunkStates) for the same inputs. With `kernel` 'auto' (the default) on a device
+ * with subgroups, scan_backward_subgroup.wgsl walks spans of chunks backward in two
+ * dispatches per span (see planSubgroupBackward). Otherwise, or with 'portable', the
+ * portable kernels run in five dispatches per chunk, last chunk first. Both paths end with
+ * scan_param_grads.
  */
 export function encodeScanBackward(ctx: GpuContext, shape: ScanShape, args: ScanBackwardArgs): void {
   const { B, L, DI, N, G } = shape;
@@ -415,10 +424,29 @@ export function encodeScanBackward(ctx: GpuContext, shape: ScanShape, args: Scan
   }
 
   const accumElements = B * DI * (2 * N + 2);
-  const { scratch, accum } = args.workspace.buffers((steps + 1) * B * DI * N, accumElements);
+  const subgroupPlan = (args.kernel ?? 'auto') === 'auto' ? planSubgroupBackward(ctx, shape, steps, widest) : null;
+  const scratchElements = subgroupPlan ? subgroupPlan.partialElements : (steps + 1) * B * DI * N;
+  const { scratch, accum } = args.workspace.buffers(scratchElements, accumElements);
   const accumView: Tensor = { ...accum, shape: [accumElements] };
   ctx.clear(accumView);
 
+  if (subgroupPlan) {
+    encodeSubgroupBackward(ctx, shape, args, subgroupPlan, scratch, accumView);
+  } else {
+    encodePortableBackward(ctx, shape, args, steps, scratch, accumView);
+  }
+
+  ctx.dispatch(kernelFor(scanParamGradsKernel, N), {
+    params: new Params().u32(B).u32(DI).u32(args.wrtALog ? 1 : 0),
+    bindings: [accumView, args.channel, args.dA, args.dD, args.dDeltaBias],
+    workgroups: ctx.grid(DI * (N + 1), WORKGROUP_SIZE),
+  });
+}
+
+/** Encodes the five portable kernels per chunk, last chunk first; see encodeScanBackward. */
+function encodePortableBackward(ctx: GpuContext, shape: ScanShape, args: ScanBackwardArgs, steps: number, scratch: Tensor, accumView: Tensor): void {
+  const { B, L, DI, N, G } = shape;
+  const chunks = chunkCount(L, steps);
   const z = args.z ?? { tensor: args.u, rowStride: DI, colOffset: 0 };
   const dz = args.dz ?? { tensor: args.ddelta, rowStride: DI, colOffset: 0 };
   const softplus = args.deltaSoftplus ? 1 : 0;
@@ -499,10 +527,266 @@ export function encodeScanBackward(ctx: GpuContext, shape: ScanShape, args: Scan
       workgroups: reduceGrid,
     });
   }
+}
 
-  ctx.dispatch(kernelFor(scanParamGradsKernel, N), {
-    params: new Params().u32(B).u32(DI).u32(args.wrtALog ? 1 : 0),
-    bindings: [accumView, args.channel, args.dA, args.dD, args.dDeltaBias],
-    workgroups: ctx.grid(DI * (N + 1), WORKGROUP_SIZE),
-  });
+/**
+ * Steps of history the subgroup backward keeps in private memory per segment. Larger
+ * segments mean fewer segment states but more private memory per invocation.
+ */
+const BACKWARD_SEGMENT_STEPS = 16;
+/**
+ * The subgroup backward keeps several named registers per state entry and expands its
+ * loop bodies N times, so larger states use the portable kernels.
+ */
+const MAX_SUBGROUP_BACKWARD_STATE_SIZE = 32;
+/** Time steps one backward dispatch walks at most; see MAX_FORWARD_SPAN_STEPS. */
+const MAX_BACKWARD_SPAN_STEPS = 4096;
+/** Maximum bytes of one span's dB and dC partial sums. */
+const MAX_PARTIAL_BYTES = 64 * 1024 * 1024;
+/** Storage buffers that scan_backward_subgroup.wgsl binds. */
+const SUBGROUP_BACKWARD_BINDINGS = 12;
+
+/** Span and tile sizes of the subgroup backward; see planSubgroupBackward. */
+export interface SubgroupBackwardPlan {
+  /** Lanes per workgroup, which load B and C and share the dB and dC sums. */
+  width: number;
+  /** Workgroups per group of channels. */
+  tiles: number;
+  /** Floats per tile and token in the partial sums: 2 N rounded up to a multiple of width. */
+  partialWidth: number;
+  chunkSteps: number;
+  /** Steps per dispatch, a multiple of chunkSteps. */
+  spanSteps: number;
+  /** Scratch floats for one span's partial sums. */
+  partialElements: number;
+}
+
+/**
+ * Returns the plan of the subgroup backward for this device and shape, or null where it
+ * cannot run. It cannot run without subgroups of at least 4 lanes, with N above
+ * MAX_SUBGROUP_BACKWARD_STATE_SIZE or with too few storage bindings. Nor can it run when
+ * the partial sums of one chunk exceed MAX_PARTIAL_BYTES or the binding limit.
+ */
+export function planSubgroupBackward(ctx: GpuContext, shape: ScanShape, chunkSteps: number, widestRow: number): SubgroupBackwardPlan | null {
+  const { B, L, DI, N, G } = shape;
+  const width = broadcastWidth(ctx);
+  if (width < 4 || N > MAX_SUBGROUP_BACKWARD_STATE_SIZE) return null;
+  if (ctx.limits.maxStorageBuffersPerShaderStage < SUBGROUP_BACKWARD_BINDINGS) return null;
+  const tiles = Math.ceil(DI / G / width);
+  const maxPerDimension = ctx.limits.maxComputeWorkgroupsPerDimension;
+  if (tiles > maxPerDimension || B > maxPerDimension || G > maxPerDimension) return null;
+
+  const partialWidth = Math.ceil((2 * N) / width) * width;
+  const partialBytesPerStep = B * G * tiles * partialWidth * 4;
+  const rowBytesPerStep = B * Math.max(widestRow, DI) * 4;
+  const bindingLimit = ctx.limits.maxStorageBufferBindingSize;
+  const chunksFitting = Math.min(
+    Math.floor(MAX_BACKWARD_SPAN_STEPS / chunkSteps),
+    Math.floor(Math.min(MAX_PARTIAL_BYTES, bindingLimit) / (chunkSteps * partialBytesPerStep)),
+    Math.floor(bindingLimit / (chunkSteps * rowBytesPerStep)),
+  );
+  if (chunksFitting < 1) return null;
+  const spanSteps = Math.min(chunksFitting * chunkSteps, Math.ceil(L / chunkSteps) * chunkSteps);
+  return { width, tiles, partialWidth, chunkSteps, spanSteps, partialElements: Math.min(spanSteps, L) * B * G * tiles * partialWidth };
+}
+
+/**
+ * Source of scan_backward_subgroup.wgsl for state size N and width W: the statements at its
+ * `{{...}}` marks written out once per state entry n, and the reduce-scatter of the 2 N
+ * partial sums over W lanes.
+ */
+export function expandSubgroupBackward(N: number, W: number): string {
+  const entries = Array.from({ length: N }, (_, n) => n);
+  const loads = Array.from({ length: Math.ceil(N / W) }, (_, j) => j);
+  const partialWidth = Math.ceil((2 * N) / W) * W;
+  const lines = (items: string[], indent: string) => items.join(`\n${indent}`);
+  const broadcast = (register: string, n: number) => `subgroupBroadcast(${register}${Math.floor(n / W)}, ${n % W}u)`;
+  // Lanes whose entry would be past N_STATE load entry N_STATE - 1, which no broadcast reads.
+  const loadRow = (register: string, base: string) =>
+    loads.map((j) => `let ${register}${j} = xbc[${base} + min(loader + ${j * W}u, N_STATE - 1u)];`);
+
+  // Reduce-scatter: at the stage of mask m, a lane keeps the half of its values that its
+  // bit m selects and adds the partner's copy of that half, so after log2(W) stages lane k
+  // contains the sums of entries k * partialWidth / W onwards.
+  const reduce: string[] = ['let live = select(0.0, 1.0, in_range);'];
+  let values = [...entries.map((n) => `live * pb${n}`), ...entries.map((n) => `live * pc${n}`)];
+  while (values.length < partialWidth) values.push('0.0');
+  let stage = 0;
+  for (let mask = W / 2; mask >= 1; mask /= 2) {
+    const half = values.length / 2;
+    reduce.push(`let upper${stage} = (loader & ${mask}u) != 0u;`);
+    const next: string[] = [];
+    for (let i = 0; i < half; i++) {
+      const name = `r${stage}_${i}`;
+      reduce.push(
+        `let ${name} = select(${values[i]}, ${values[i + half]}, upper${stage}) + ` +
+          `subgroupShuffleXor(select(${values[i + half]}, ${values[i]}, upper${stage}), ${mask}u);`,
+      );
+      next.push(name);
+    }
+    values = next;
+    stage++;
+  }
+
+  const expansions: Record<string, string> = {
+    declare: lines(
+      entries.map((n) => `let a${n} = channel[channel_base + ${n}u];\n  var g${n} = accum[accum_base + ${n}u];\n  var da${n} = 0.0;\n  var h${n} = 0.0;\n  var st${n} = 0.0;`),
+      '  ',
+    ),
+    load_chunk_state: lines(
+      entries.map((n) => `h${n} = states[state_base + ${n}u];`),
+      '    ',
+    ),
+    save_segment_state: lines(
+      entries.map((n) => `segment_states[segment][${n}] = h${n};`),
+      '        ',
+    ),
+    load_b: lines(loadRow('b_lane', 'b_base'), '        '),
+    load_c: lines(loadRow('c_lane', 'c_base'), '        '),
+    forward_update: lines(
+      entries.map((n) => `h${n} = exp(dt * a${n}) * h${n} + dtx * ${broadcast('b_lane', n)};`),
+      '        ',
+    ),
+    load_segment_state: lines(
+      entries.map((n) => `h${n} = segment_states[segment][${n}];\n      st${n} = h${n};`),
+      '      ',
+    ),
+    save_history: lines(
+      entries.map((n) => `history[j][${n}] = h${n};`),
+      '        ',
+    ),
+    output: lines(
+      entries.map((n) => `let cn${n} = ${broadcast('c_lane', n)};\n        y += cn${n} * h${n};`),
+      '        ',
+    ),
+    backward_update: lines(
+      entries.map((n) =>
+        [
+          `let bn${n} = ${broadcast('b_lane', n)};`,
+          `let hp${n} = select(history[previous][${n}], st${n}, first);`,
+          `g${n} += dy * cn${n};`,
+          `let decay${n} = exp(dt * a${n});`,
+          `ddt += g${n} * (decay${n} * a${n} * hp${n} + bn${n} * x);`,
+          `da${n} += g${n} * decay${n} * dt * hp${n};`,
+          `gdtb += g${n} * bn${n};`,
+          `let pb${n} = g${n} * dtx;`,
+          `let pc${n} = dy * h${n};`,
+          `g${n} *= decay${n};`,
+          `h${n} = hp${n};`,
+        ].join('\n        '),
+      ),
+      '        ',
+    ),
+    reduce_scatter: lines(reduce, '        '),
+    store_partials: lines(
+      values.map((name, i) => `partials[partial_base + ${i}u] = ${name};`),
+      '        ',
+    ),
+    // One store site in a loop instead of 2 N: lavapipe spends a fraction of a second
+    // compiling each storage access site.
+    gather_accum: lines(
+      entries.map((n) => `carry[${n}] = g${n};\n  gradient_a[${n}] = da${n};`),
+      '  ',
+    ),
+  };
+  let source = backwardSubgroupSource;
+  for (const [mark, text] of Object.entries(expansions)) {
+    const token = `{{${mark}}}`;
+    if (!source.includes(token)) throw new Error(`scan_backward_subgroup.wgsl: the mark ${token} is missing`);
+    source = source.split(token).join(text);
+  }
+  return source;
+}
+
+function subgroupBackwardKernel(N: number, plan: SubgroupBackwardPlan): KernelSpec {
+  const key = `scan_backward_subgroup:${N}:${plan.width}`;
+  let kernel = specialized.get(key);
+  if (!kernel) {
+    // WGSL wants its directives before every declaration, so they move above the shared math.
+    const expanded = expandSubgroupBackward(N, plan.width).split('\n');
+    const isDirective = (line: string) => line.startsWith('enable ') || line.startsWith('diagnostic(');
+    const source = [...expanded.filter(isDirective), mathSource, ...expanded.filter((line) => !isDirective(line))].join('\n');
+    kernel = specialize(
+      { label: 'scan_backward_subgroup', source },
+      {
+        N_STATE: N,
+        BROADCAST_WIDTH: plan.width,
+        PARTIAL_WIDTH: plan.partialWidth,
+        SEGMENT_STEPS: BACKWARD_SEGMENT_STEPS,
+        // Chunks are at most PREFERRED_CHUNK_STEPS long, so one kernel serves every L.
+        MAX_SEGMENTS: Math.ceil(PREFERRED_CHUNK_STEPS / BACKWARD_SEGMENT_STEPS),
+      },
+    );
+    specialized.set(key, kernel);
+  }
+  return kernel;
+}
+
+/** Two dispatches per span, last span first: scan_backward_subgroup, then scan_reduce_tiles. */
+function encodeSubgroupBackward(ctx: GpuContext, shape: ScanShape, args: ScanBackwardArgs, plan: SubgroupBackwardPlan, scratch: Tensor, accumView: Tensor): void {
+  const { B, L, DI, N, G } = shape;
+  const kernel = subgroupBackwardKernel(N, plan);
+  const reduceKernel = kernelFor(scanReduceTilesKernel, N);
+  const z = args.z ?? { tensor: args.u, rowStride: DI, colOffset: 0 };
+  const dz = args.dz ?? { tensor: args.ddelta, rowStride: 0, colOffset: 0 };
+  const spans = Math.ceil(L / plan.spanSteps);
+
+  for (let span = spans - 1; span >= 0; span--) {
+    const t0 = span * plan.spanSteps;
+    const t1 = Math.min(L, t0 + plan.spanSteps);
+    const rows = (tensor: Tensor, width: number) => rowRange(tensor, B, width, t0, t1);
+    const partials: Binding = { buffer: scratch.buffer, offset: scratch.byteOffset, size: (t1 - t0) * B * G * plan.tiles * plan.partialWidth * 4 };
+
+    ctx.dispatch(kernel, {
+      params: new Params(16)
+        .u32(B)
+        .u32(DI)
+        .u32(G)
+        .u32(t1 - t0)
+        .u32(plan.chunkSteps)
+        .u32(t0 / plan.chunkSteps)
+        .u32(args.xbc.rowStride)
+        .u32(args.xbc.bOffset)
+        .u32(args.xbc.cOffset)
+        .u32(z.rowStride)
+        .u32(z.colOffset)
+        .u32(dz.rowStride)
+        .u32(dz.colOffset)
+        .u32(args.deltaSoftplus ? 1 : 0)
+        .u32(args.z ? 1 : 0)
+        .u32(plan.tiles),
+      bindings: [
+        rows(args.u, DI),
+        rows(args.delta, DI),
+        rows(args.xbc.tensor, args.xbc.rowStride),
+        rows(z.tensor, z.rowStride),
+        args.channel,
+        args.states,
+        rows(args.dout, DI),
+        // Without a gate nothing is written to dz, and binding ddelta there would alias it.
+        args.dz ? rows(dz.tensor, dz.rowStride) : ctx.placeholderStorage(),
+        rows(args.du, DI),
+        rows(args.ddelta, DI),
+        accumView,
+        partials,
+      ],
+      workgroups: [plan.tiles, B, G],
+    });
+
+    const outputs = (t1 - t0) * B * G * 2 * N;
+    const [groupsX, groupsY] = ctx.grid(outputs, WORKGROUP_SIZE);
+    ctx.dispatch(reduceKernel, {
+      params: new Params()
+        .u32((t1 - t0) * B)
+        .u32(G)
+        .u32(plan.tiles)
+        .u32(plan.partialWidth)
+        .u32(args.dxbc.rowStride)
+        .u32(args.dxbc.bOffset)
+        .u32(args.dxbc.cOffset)
+        .u32(groupsX),
+      bindings: [partials, rows(args.dxbc.tensor, args.dxbc.rowStride)],
+      workgroups: [groupsX, groupsY],
+    });
+  }
 }
