@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 
 import { ShapeError } from '../../gpu/context';
-import { encodeLinearForward, encodeLinearInputGrad, encodeLinearWeightGrad, encodeMatmul, MAX_K_PER_SPLIT, planMatmul } from '../../gpu/kernels/matmul';
+import { encodeLinearForward, encodeLinearInputGrad, encodeLinearWeightGrad, encodeMatmul, MAX_K_PER_SPLIT, planMatmul, planSubgroupTiling } from '../../gpu/kernels/matmul';
 import { wholeMatrix } from '../../gpu/kernels/matrix_view';
 import { Workspace } from '../../gpu/kernels/workspace';
 import { linearForwardRef, linearInputGradRef, linearWeightGradRef, matmulRef, wholeArray } from '../../gpu/reference/matmul';
@@ -134,8 +134,8 @@ describe('matmul on the GPU', () => {
     [65, 129, 17],
   ];
   for (const [m, n, k] of shapes) {
-    for (const [transposeA, transposeB] of [[false, false], [false, true], [true, false], [true, true]]) {
-      gpuTest(`${m}x${n}x${k} transposeA=${transposeA} transposeB=${transposeB}`, async (ctx) => {
+    for (const [transposeA, transposeB] of [[false, false], [false, true], [true, false], [true, true]]) for (const kernel of ['auto', 'portable'] as const) {
+      gpuTest(`${m}x${n}x${k} transposeA=${transposeA} transposeB=${transposeB}, ${kernel} kernel`, async (ctx) => {
         const rng = new Rng(m * 1000 + n * 10 + k);
         const a = randomArray(rng, m * k);
         const b = randomArray(rng, k * n);
@@ -154,6 +154,7 @@ describe('matmul on the GPU', () => {
           b: wholeMatrix(bTensor, transposeB ? k : n),
           transposeB,
           c: wholeMatrix(c, n),
+          kernel,
         });
         assertClose(await ctx.read(c), expected, FORWARD, 'C');
       });
@@ -280,4 +281,62 @@ describe('matmul on the GPU', () => {
     assert.throws(() => encodeMatmul(ctx, { ...base, k: 0 }), ShapeError, 'k = 0');
     assert.throws(() => encodeMatmul(ctx, { ...base, a: { tensor: a, rowStride: 4, colOffset: 1 } }), ShapeError, 'view past the end');
   });
+});
+
+describe('subgroup matmul on training shapes', () => {
+  gpuTest('tiling follows the shape', async (ctx) => {
+    const inProj = planSubgroupTiling(ctx, 16384, 256);
+    if (!ctx.device.features.has('subgroups')) {
+      assert.equal(inProj, null, 'a device without subgroups must use the portable kernel');
+      return;
+    }
+    assert.ok(inProj, 'a device with subgroups should use the subgroup kernel');
+    assert.equal(inProj.transpose, false, 'lanes run along the 16384 rows');
+    assert.equal(inProj.columns, 32);
+    assert.equal(inProj.columns * inProj.rowsPerLane, 256, 'an invocation keeps 256 accumulators');
+    assert.equal(planSubgroupTiling(ctx, 16384, 36)!.columns, 12, 'x_proj: 36 columns in 3 tiles of 12');
+    assert.equal(planSubgroupTiling(ctx, 16384, 4)!.columns, 4, 'dt_proj input gradient: 4 columns');
+    assert.equal(planSubgroupTiling(ctx, 36, 128)!.transpose, true, 'x_proj weight gradient: lanes along the 128 columns');
+  });
+
+  // The layers of one Mamba block (D = 64, DI = 128, R = 4, N = 16) over 4096 rows. Input
+  // gradients accumulate, as x_proj's does into du, and dt_proj reads the dt columns of
+  // x_dbl, a view with row stride 36.
+  const rows = 4096;
+  const cases: Array<{ name: string; inDim: number; outDim: number; xStride: number; xOffset: number }> = [
+    { name: 'in_proj', inDim: 64, outDim: 256, xStride: 64, xOffset: 0 },
+    { name: 'x_proj', inDim: 128, outDim: 36, xStride: 128, xOffset: 0 },
+    { name: 'dt_proj', inDim: 4, outDim: 128, xStride: 36, xOffset: 0 },
+    { name: 'out_proj', inDim: 128, outDim: 64, xStride: 128, xOffset: 0 },
+  ];
+  for (const c of cases) {
+    gpuTest(`${c.name} forward and backward`, async (ctx) => {
+      const rng = new Rng(c.inDim * 1000 + c.outDim);
+      const x = randomArray(rng, rows * c.xStride);
+      const weight = randomArray(rng, c.outDim * c.inDim, 0.25);
+      const dy = randomArray(rng, rows * c.outDim);
+      const dxInitial = randomArray(rng, rows * c.inDim);
+      const xView = { data: x, rowStride: c.xStride, colOffset: c.xOffset };
+      const yExpected = linearForwardRef(rows, c.inDim, c.outDim, xView, weight);
+      const dxExpected = linearInputGradRef(rows, c.inDim, c.outDim, wholeArray(dy, c.outDim), weight).map((value, i) => value + dxInitial[i]);
+      const dWExpected = linearWeightGradRef(rows, c.inDim, c.outDim, wholeArray(dy, c.outDim), xView);
+
+      const xTensor = ctx.tensor('x', [rows, c.xStride], x);
+      const wTensor = ctx.tensor('W', [c.outDim, c.inDim], weight);
+      const dyTensor = ctx.tensor('dy', [rows, c.outDim], dy);
+      const y = ctx.tensor('y', [rows, c.outDim]);
+      const dx = ctx.tensor('dx', [rows, c.inDim], dxInitial);
+      const dW = ctx.tensor('dW', [c.outDim, c.inDim]);
+      const workspace = new Workspace(ctx);
+      const xMatrix = { tensor: xTensor, rowStride: c.xStride, colOffset: c.xOffset };
+      const dims = { rows, inDim: c.inDim, outDim: c.outDim };
+      encodeLinearForward(ctx, { ...dims, x: xMatrix, weight: wTensor, y: wholeMatrix(y, c.outDim), workspace });
+      encodeLinearInputGrad(ctx, { ...dims, dy: wholeMatrix(dyTensor, c.outDim), weight: wTensor, dx: wholeMatrix(dx, c.inDim), accumulate: true, workspace });
+      encodeLinearWeightGrad(ctx, { ...dims, dy: wholeMatrix(dyTensor, c.outDim), x: xMatrix, dWeight: dW, workspace });
+      assertClose(await ctx.read(y), yExpected, { rtol: 1e-5, atol: 2e-6 }, 'y');
+      assertClose(await ctx.read(dx), dxExpected, { rtol: 1e-5, atol: 1e-5 }, 'dx accumulated');
+      // Sums of 4096 products of values in (-1, 1): float32 rounding grows like sqrt(k).
+      assertClose(await ctx.read(dW), dWExpected, { rtol: 1e-4, atol: 2e-4 }, 'dW');
+    });
+  }
 });
