@@ -543,6 +543,16 @@ const MAX_SUBGROUP_BACKWARD_STATE_SIZE = 32;
 const MAX_BACKWARD_SPAN_STEPS = 4096;
 /** Maximum bytes of one span's dB and dC partial sums. */
 const MAX_PARTIAL_BYTES = 64 * 1024 * 1024;
+/**
+ * Channels each invocation of the subgroup backward walks when N is at most
+ * MAX_SHARED_CHANNELS_STATE_SIZE, else 1. Two channels share the loads and broadcasts of B
+ * and C, and the workgroup's dB and dC sums cover twice the channels: one layer's backward
+ * at B=4 L=4096 DI=128 N=16 took 0.93x the time of one channel per lane (whole-process
+ * wall time, median of 7 pairs, lavapipe). The expanded kernel doubles, and so does its
+ * compile time, hence the limit on N.
+ */
+const BACKWARD_CHANNELS_PER_LANE = 2;
+const MAX_SHARED_CHANNELS_STATE_SIZE = 16;
 /** Storage buffers that scan_backward_subgroup.wgsl binds. */
 const SUBGROUP_BACKWARD_BINDINGS = 12;
 
@@ -550,6 +560,8 @@ const SUBGROUP_BACKWARD_BINDINGS = 12;
 export interface SubgroupBackwardPlan {
   /** Lanes per workgroup, which load B and C and share the dB and dC sums. */
   width: number;
+  /** Channels per lane; a workgroup covers width * channelsPerLane channels. */
+  channelsPerLane: number;
   /** Workgroups per group of channels. */
   tiles: number;
   /** Floats per tile and token in the partial sums: 2 N rounded up to a multiple of width. */
@@ -572,7 +584,8 @@ export function planSubgroupBackward(ctx: GpuContext, shape: ScanShape, chunkSte
   const width = broadcastWidth(ctx);
   if (width < 4 || N > MAX_SUBGROUP_BACKWARD_STATE_SIZE) return null;
   if (ctx.limits.maxStorageBuffersPerShaderStage < SUBGROUP_BACKWARD_BINDINGS) return null;
-  const tiles = Math.ceil(DI / G / width);
+  const channelsPerLane = N <= MAX_SHARED_CHANNELS_STATE_SIZE ? BACKWARD_CHANNELS_PER_LANE : 1;
+  const tiles = Math.ceil(DI / G / (width * channelsPerLane));
   const maxPerDimension = ctx.limits.maxComputeWorkgroupsPerDimension;
   if (tiles > maxPerDimension || B > maxPerDimension || G > maxPerDimension) return null;
 
@@ -587,29 +600,34 @@ export function planSubgroupBackward(ctx: GpuContext, shape: ScanShape, chunkSte
   );
   if (chunksFitting < 1) return null;
   const spanSteps = Math.min(chunksFitting * chunkSteps, Math.ceil(L / chunkSteps) * chunkSteps);
-  return { width, tiles, partialWidth, chunkSteps, spanSteps, partialElements: Math.min(spanSteps, L) * B * G * tiles * partialWidth };
+  return { width, channelsPerLane, tiles, partialWidth, chunkSteps, spanSteps, partialElements: Math.min(spanSteps, L) * B * G * tiles * partialWidth };
 }
 
 /**
- * Source of scan_backward_subgroup.wgsl for state size N and width W: the statements at its
- * `{{...}}` marks written out once per state entry n, and the reduce-scatter of the 2 N
- * partial sums over W lanes.
+ * Source of scan_backward_subgroup.wgsl for state size N, width W and channelsPerLane: the
+ * statements at its `{{...}}` marks written out once per state entry n, the reduce-scatter
+ * of the 2 N partial sums over W lanes, and each {{#channels}} block once per channel.
  */
-export function expandSubgroupBackward(N: number, W: number): string {
+export function expandSubgroupBackward(N: number, W: number, channelsPerLane: number): string {
   const entries = Array.from({ length: N }, (_, n) => n);
+  const channels = Array.from({ length: channelsPerLane }, (_, c) => c);
   const loads = Array.from({ length: Math.ceil(N / W) }, (_, j) => j);
   const partialWidth = Math.ceil((2 * N) / W) * W;
   const lines = (items: string[], indent: string) => items.join(`\n${indent}`);
   const broadcast = (register: string, n: number) => `subgroupBroadcast(${register}${Math.floor(n / W)}, ${n % W}u)`;
   // Lanes whose entry would be past N_STATE load entry N_STATE - 1, which no broadcast reads.
-  const loadRow = (register: string, base: string) =>
-    loads.map((j) => `let ${register}${j} = xbc[${base} + min(loader + ${j * W}u, N_STATE - 1u)];`);
+  // Every entry is broadcast once per step, and the lane's channels share it.
+  const loadRow = (register: string, base: string, shared: string) => [
+    ...loads.map((j) => `let ${register}${j} = xbc[${base} + min(loader + ${j * W}u, N_STATE - 1u)];`),
+    ...entries.map((n) => `let ${shared}${n} = ${broadcast(register, n)};`),
+  ];
 
   // Reduce-scatter: at the stage of mask m, a lane keeps the half of its values that its
   // bit m selects and adds the partner's copy of that half, so after log2(W) stages lane k
   // contains the sums of entries k * partialWidth / W onwards.
-  const reduce: string[] = ['let live = select(0.0, 1.0, in_range);'];
-  let values = [...entries.map((n) => `live * pb${n}`), ...entries.map((n) => `live * pc${n}`)];
+  const reduce: string[] = [];
+  const sumChannels = (name: string, n: number) => channels.map((c) => `live${c} * ${name}${c}_${n}`).join(' + ');
+  let values = [...entries.map((n) => sumChannels('pb', n)), ...entries.map((n) => sumChannels('pc', n))];
   while (values.length < partialWidth) values.push('0.0');
   let stage = 0;
   for (let mask = W / 2; mask >= 1; mask /= 2) {
@@ -618,61 +636,59 @@ export function expandSubgroupBackward(N: number, W: number): string {
     const next: string[] = [];
     for (let i = 0; i < half; i++) {
       const name = `r${stage}_${i}`;
-      reduce.push(
-        `let ${name} = select(${values[i]}, ${values[i + half]}, upper${stage}) + ` +
-          `subgroupShuffleXor(select(${values[i + half]}, ${values[i]}, upper${stage}), ${mask}u);`,
-      );
+      reduce.push(`let ${name} = select(${values[i]}, ${values[i + half]}, upper${stage}) + subgroupShuffleXor(select(${values[i + half]}, ${values[i]}, upper${stage}), ${mask}u);`);
       next.push(name);
     }
     values = next;
     stage++;
   }
 
+  // Per-channel statements name their registers with `$`, which the {{#channels}} blocks
+  // replace by the channel's number.
   const expansions: Record<string, string> = {
     declare: lines(
-      entries.map((n) => `let a${n} = channel[channel_base + ${n}u];\n  var g${n} = accum[accum_base + ${n}u];\n  var da${n} = 0.0;\n  var h${n} = 0.0;\n  var st${n} = 0.0;`),
+      entries.map((n) => `let a$_${n} = channel[channel_base$ + ${n}u];\n  var g$_${n} = accum[accum_base$ + ${n}u];\n  var da$_${n} = 0.0;\n  var h$_${n} = 0.0;\n  var st$_${n} = 0.0;`),
       '  ',
     ),
     load_chunk_state: lines(
-      entries.map((n) => `h${n} = states[state_base + ${n}u];`),
+      entries.map((n) => `h$_${n} = states[state_base$ + ${n}u];`),
       '    ',
     ),
     save_segment_state: lines(
-      entries.map((n) => `segment_states[segment][${n}] = h${n};`),
+      entries.map((n) => `segment_states$[segment][${n}] = h$_${n};`),
       '        ',
     ),
-    load_b: lines(loadRow('b_lane', 'b_base'), '        '),
-    load_c: lines(loadRow('c_lane', 'c_base'), '        '),
+    load_b: lines(loadRow('b_lane', 'b_base', 'bn'), '        '),
+    load_c: lines(loadRow('c_lane', 'c_base', 'cn'), '        '),
     forward_update: lines(
-      entries.map((n) => `h${n} = exp(dt * a${n}) * h${n} + dtx * ${broadcast('b_lane', n)};`),
+      entries.map((n) => `h$_${n} = exp(dt$ * a$_${n}) * h$_${n} + dtx$ * bn${n};`),
       '        ',
     ),
     load_segment_state: lines(
-      entries.map((n) => `h${n} = segment_states[segment][${n}];\n      st${n} = h${n};`),
+      entries.map((n) => `h$_${n} = segment_states$[segment][${n}];\n      st$_${n} = h$_${n};`),
       '      ',
     ),
     save_history: lines(
-      entries.map((n) => `history[j][${n}] = h${n};`),
+      entries.map((n) => `history$[j][${n}] = h$_${n};`),
       '        ',
     ),
     output: lines(
-      entries.map((n) => `let cn${n} = ${broadcast('c_lane', n)};\n        y += cn${n} * h${n};`),
+      entries.map((n) => `y$ += cn${n} * h$_${n};`),
       '        ',
     ),
     backward_update: lines(
       entries.map((n) =>
         [
-          `let bn${n} = ${broadcast('b_lane', n)};`,
-          `let hp${n} = select(history[previous][${n}], st${n}, first);`,
-          `g${n} += dy * cn${n};`,
-          `let decay${n} = exp(dt * a${n});`,
-          `ddt += g${n} * (decay${n} * a${n} * hp${n} + bn${n} * x);`,
-          `da${n} += g${n} * decay${n} * dt * hp${n};`,
-          `gdtb += g${n} * bn${n};`,
-          `let pb${n} = g${n} * dtx;`,
-          `let pc${n} = dy * h${n};`,
-          `g${n} *= decay${n};`,
-          `h${n} = hp${n};`,
+          `let hp$_${n} = select(history$[previous][${n}], st$_${n}, first);`,
+          `g$_${n} += dy$ * cn${n};`,
+          `let decay$_${n} = exp(dt$ * a$_${n});`,
+          `ddt$ += g$_${n} * (decay$_${n} * a$_${n} * hp$_${n} + bn${n} * x$);`,
+          `da$_${n} += g$_${n} * decay$_${n} * dt$ * hp$_${n};`,
+          `gdtb$ += g$_${n} * bn${n};`,
+          `let pb$_${n} = g$_${n} * dtx$;`,
+          `let pc$_${n} = dy$ * h$_${n};`,
+          `g$_${n} *= decay$_${n};`,
+          `h$_${n} = hp$_${n};`,
         ].join('\n        '),
       ),
       '        ',
@@ -682,10 +698,9 @@ export function expandSubgroupBackward(N: number, W: number): string {
       values.map((name, i) => `partials[partial_base + ${i}u] = ${name};`),
       '        ',
     ),
-    // One store site in a loop instead of 2 N: lavapipe spends a fraction of a second
-    // compiling each storage access site.
+    // The registers are gathered into arrays that one loop stores.
     gather_accum: lines(
-      entries.map((n) => `carry[${n}] = g${n};\n  gradient_a[${n}] = da${n};`),
+      entries.map((n) => `carry$[${n}] = g$_${n};\n  gradient_a$[${n}] = da$_${n};`),
       '  ',
     ),
   };
@@ -695,15 +710,15 @@ export function expandSubgroupBackward(N: number, W: number): string {
     if (!source.includes(token)) throw new Error(`scan_backward_subgroup.wgsl: the mark ${token} is missing`);
     source = source.split(token).join(text);
   }
-  return source;
+  return source.replace(/\{\{#channels\}\}\n([\s\S]*?)\n\s*\{\{\/channels\}\}/g, (_, block: string) => channels.map((c) => block.split('$').join(String(c))).join('\n'));
 }
 
 function subgroupBackwardKernel(N: number, plan: SubgroupBackwardPlan): KernelSpec {
-  const key = `scan_backward_subgroup:${N}:${plan.width}`;
+  const key = `scan_backward_subgroup:${N}:${plan.width}:${plan.channelsPerLane}`;
   let kernel = specialized.get(key);
   if (!kernel) {
     // WGSL wants its directives before every declaration, so they move above the shared math.
-    const expanded = expandSubgroupBackward(N, plan.width).split('\n');
+    const expanded = expandSubgroupBackward(N, plan.width, plan.channelsPerLane).split('\n');
     const isDirective = (line: string) => line.startsWith('enable ') || line.startsWith('diagnostic(');
     const source = [...expanded.filter(isDirective), mathSource, ...expanded.filter((line) => !isDirective(line))].join('\n');
     kernel = specialize(
@@ -711,6 +726,7 @@ function subgroupBackwardKernel(N: number, plan: SubgroupBackwardPlan): KernelSp
       {
         N_STATE: N,
         BROADCAST_WIDTH: plan.width,
+        CHANNELS_PER_LANE: plan.channelsPerLane,
         PARTIAL_WIDTH: plan.partialWidth,
         SEGMENT_STEPS: BACKWARD_SEGMENT_STEPS,
         // Chunks are at most PREFERRED_CHUNK_STEPS long, so one kernel serves every L.

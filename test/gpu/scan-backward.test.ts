@@ -152,7 +152,7 @@ describe('subgroup scan backward', () => {
     }
     assert.ok(plan, 'the training shape should use the subgroup backward');
     assert.equal(plan.spanSteps, 4096, 'one dispatch should cover L = 4096');
-    assert.equal(plan.tiles * plan.width, 128, 'the tiles should cover the 128 channels');
+    assert.equal(plan.tiles * plan.width * plan.channelsPerLane, 128, 'the tiles should cover the 128 channels');
   });
 
   const shapes: Array<[string, ScanShape, Options]> = [
@@ -164,6 +164,7 @@ describe('subgroup scan backward', () => {
     ['N=5, padded partial sums', { B: 1, L: 70, DI: 9, N: 5, G: 1 }, { gated: true, softplus: true }],
     ['N=20, three loads per lane', { B: 2, L: 70, DI: 16, N: 20, G: 1 }, { gated: true, softplus: true }],
     ['N=32, the largest subgroup state', { B: 1, L: 50, DI: 8, N: 32, G: 1 }, { gated: true, softplus: true }],
+    ['DI=40, a workgroup with its second channels idle', { B: 1, L: 33, DI: 40, N: 16, G: 1 }, { gated: true, softplus: true }],
     ['DI=70, a partly idle workgroup', { B: 2, L: 40, DI: 70, N: 16, G: 1 }, { gated: true, softplus: true }],
     ['grouped G=2 with 12 channels per group', { B: 2, L: 517, DI: 24, N: 4, G: 2 }, { gated: true, softplus: true }],
     ['L=4500 spans two dispatches', { B: 2, L: 4500, DI: 8, N: 4, G: 1 }, { gated: true, softplus: true }],
