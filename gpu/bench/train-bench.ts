@@ -66,11 +66,16 @@ export class TrainBench {
     if (nonFinite !== 0 || !Number.isFinite(loss) || !Number.isFinite(gradNorm)) {
       throw new Error(`train benchmark: step at B=${B} L=${L} gave loss ${loss} and gradient norm ${gradNorm}`);
     }
-    this.optimizer.encodeUpdate(DEFAULT_TRAIN_OPTIONS, BENCH_LR, { tensor: this.gradStats, index: 1 });
+    this.updateParameters(this.gradStats);
     await this.ctx.finish();
     const elapsedSec = (performance.now() - started) / 1000;
     this.checkErrors();
     return elapsedSec;
+  }
+
+  /** Encodes one AdamW update of every parameter, scaling the gradients by the clip factor at gradStats[1]. */
+  updateParameters(gradStats: Tensor): void {
+    this.optimizer.encodeUpdate(DEFAULT_TRAIN_OPTIONS, BENCH_LR, { tensor: gradStats, index: 1 });
   }
 
   /** Runs the forward pass with the loss only (no backward, no update) and returns its wall time in seconds. */
