@@ -5,6 +5,10 @@ import { readFileSync, realpathSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 import { AudioDecodeError } from '../audio/errors';
+import { CheckpointError } from '../gpu/model/checkpoint';
+import { ConfigError } from '../gpu/model/config';
+import { SafetensorsError } from '../gpu/model/safetensors';
+import { DataError } from '../gpu/train/data';
 import { formatOptions, parseArgs, UsageError } from './args';
 import { EXIT_INPUT_ERROR, EXIT_OK, EXIT_USAGE, type CliIo, type Command } from './command';
 import { COMMANDS } from './commands/index';
@@ -89,7 +93,9 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
       io.stderr(`${prefix}: ${error.message}\nRun '${prefix} --help' for usage.\n`);
       return EXIT_USAGE;
     }
-    if (error instanceof AudioDecodeError) {
+    // Unreadable checkpoints, configs and data are problems with the input, and their
+    // messages name the file or value.
+    if (error instanceof AudioDecodeError || error instanceof CheckpointError || error instanceof SafetensorsError || error instanceof ConfigError || error instanceof DataError) {
       io.stderr(`${prefix}: ${error.message}\n`);
       return EXIT_INPUT_ERROR;
     }

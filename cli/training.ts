@@ -166,7 +166,9 @@ export async function runTraining(
     trainer = new Trainer(ctx, model, split, options);
   } catch (error) {
     // Too little audio for the windows or the held-out batch is a problem with the input.
-    if (error instanceof DataError) throw new UsageError(error.message);
+    if (error instanceof DataError) {
+      throw new UsageError(`${error.message} The options: --hold-out-fraction or --hold-out for the held-out audio, --batch, --window and --eval-windows.`);
+    }
     throw error;
   }
   if (resumeOptimizer) trainer.optimizer.load(decodeOptimizerState(resumeOptimizer, 'optimizer state', model.config));

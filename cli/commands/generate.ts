@@ -65,8 +65,9 @@ export const generateCommand: Command = {
   description:
     'Generates audio one sample at a time from the model\'s recurrent state, in constant memory\n' +
     'however long the output, and writes it as a WAV file at the model\'s sample rate. With\n' +
-    '--prompt, the prompt clip is run through the model in parallel first and generation\n' +
-    'continues from there. The same --seed gives the same audio.',
+    '--prompt, the prompt clip is run through the model first (in parallel for a flat model,\n' +
+    'step by step for a SaShiMi U-Net) and generation continues from there. The same --seed\n' +
+    'gives the same audio.',
   options: [
     { name: 'model', short: 'm', valueName: 'FILE', description: 'checkpoint (.safetensors) to use (default: the embedded default model)' },
     { name: 'out', short: 'o', valueName: 'FILE', description: 'WAV file to write (default generated.wav); with --streams N > 1, FILE-1.wav ...' },

@@ -44,6 +44,8 @@ export const trainCommand: Command = {
       try {
         input = JSON.parse(await readFile(configPath, 'utf8'));
       } catch (error) {
+        const code = (error as NodeJS.ErrnoException).code;
+        if (code === 'ENOENT') throw new UsageError(`model config ${configPath} was not found; check the path (a JSON file, see docs/sashimi.md for an example)`);
         throw new UsageError(`cannot read model config ${configPath}: ${(error as Error).message}`);
       }
     }

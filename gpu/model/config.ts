@@ -80,6 +80,12 @@ export type ConfigInput = Partial<Omit<ModelConfig, 'dtRank' | 'selective' | 'sa
  * selective) and validates it. Throws ConfigError naming the field and the fix.
  */
 export function resolveConfig(partial: ConfigInput): ModelConfig {
+  // A misspelled key would otherwise fall back to its default without a word.
+  const known = new Set([...Object.keys(DEFAULT_CONFIG), 'backbone', 'sashimi']);
+  const unknown = Object.keys(partial).filter((key) => !known.has(key));
+  if (unknown.length > 0) {
+    throw new ConfigError(`Model config: unknown key ${unknown.map((key) => JSON.stringify(key)).join(', ')}; the known keys are ${[...known].join(', ')}.`);
+  }
   if (partial.backbone !== undefined && partial.backbone !== 'flat' && partial.backbone !== 'sashimi') {
     throw new ConfigError(`Model config: backbone = ${JSON.stringify(partial.backbone)}; use "flat" (a stack of blocks) or "sashimi" (the U-Net).`);
   }

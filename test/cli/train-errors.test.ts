@@ -1,5 +1,5 @@
-// `mamba-audio train` on too little audio: a usage error that says what to change, not an
-// internal error.
+// Input problems in `mamba-audio train` and `generate`: each is an error that names the
+// file or value and what to change, never an internal error.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -24,7 +24,29 @@ before(() => {
 });
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-describe('mamba-audio train on too little audio', () => {
+function cli(...args: string[]) {
+  return spawnSync(process.execPath, [BIN, ...args], { cwd: REPO_ROOT, encoding: 'utf8', timeout: 120_000 });
+}
+
+describe('mamba-audio input errors', () => {
+  test('generate from a file that is not a checkpoint', () => {
+    const notCheckpoint = join(dir, 'notes.safetensors');
+    writeFileSync(notCheckpoint, 'not a checkpoint');
+    const result = cli('generate', '--model', notCheckpoint, '--seconds', '0.01', '--out', join(dir, 'out.wav'));
+    assert.equal(result.status, 1, result.stderr);
+    assert.doesNotMatch(result.stderr, /internal error/);
+    assert.match(result.stderr, /notes\.safetensors: not a valid safetensors file/);
+  });
+
+  test('train with a misspelled config key', () => {
+    const config = join(dir, 'typo.json');
+    writeFileSync(config, JSON.stringify({ dModle: 16 }));
+    const result = cli('train', '--config', config, clip);
+    assert.notEqual(result.status, 0);
+    assert.doesNotMatch(result.stderr, /internal error/);
+    assert.match(result.stderr, /unknown key "dModle"/);
+  });
+
   test('held-out batch too large', () => {
     const result = spawnSync(
       process.execPath,
