@@ -404,8 +404,8 @@ export const benchCommand: Command = {
     '            for at least --audio-seconds of audio and --minutes of wall time.\n' +
     'Every measurement except the growth series runs --repeats times and reports the minimum\n' +
     'and the median, because other work on the machine makes single runs noisy. The full run\n' +
-    'took 21 minutes on two CPU cores with llvmpipe, shared with other jobs. --quick runs\n' +
-    'small sizes as a smoke test.',
+    'took about 3 minutes on two idle CPU cores with llvmpipe, and 20 minutes when other jobs\n' +
+    'shared them. --quick runs small sizes as a smoke test.',
   options: [
     { name: 'quick', description: 'small sizes and a 2-layer model, to check that everything runs (under a minute once shaders are cached)' },
     { name: 'only', valueName: 'PART', description: `run one part: ${SECTIONS.join(', ')} (default: ${DEFAULT_SECTIONS.join(', ')})` },
