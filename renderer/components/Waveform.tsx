@@ -150,6 +150,9 @@ export function Waveform(props: WaveformProps) {
     const durationSec = samples.length / sampleRateHz;
     const { ws } = instance;
     const wasAtEnd = followEnd && ws.getCurrentTime() >= ws.getDuration() - 0.05;
+    // Until this load's 'ready' event the media element may still hold the previous source,
+    // so a play request now would start a stale element whose time never moves.
+    setReady(false);
     const loading = media
       ? ws.loadBlob(new Blob([media.bytes as Uint8Array<ArrayBuffer>], { type: media.mimeType }), [samples], durationSec)
       : ws.load('', [samples], durationSec);
@@ -203,11 +206,20 @@ export function Waveform(props: WaveformProps) {
     if (instance && ready && props.media) void instance.ws.playPause();
   }, [instance, ready, playbackToggleCount, props.media]);
 
+  // A play request made while a load is in flight starts once that load is ready.
+  const pendingPlay = useRef(false);
+  useEffect(() => {
+    if (!instance || !ready || !pendingPlay.current) return;
+    pendingPlay.current = false;
+    void instance.ws.play();
+  }, [instance, ready]);
+
   useImperativeHandle(
     props.controlsRef,
     () => ({
       playPause() {
         if (instance && ready) void instance.ws.playPause();
+        else if (instance) pendingPlay.current = !pendingPlay.current;
       },
       stop() {
         if (instance && ready) instance.ws.stop();
