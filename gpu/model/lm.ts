@@ -134,6 +134,11 @@ export class MambaLM {
     return this.grads.get(name)!;
   }
 
+  private headTensors(rows: number): ops.HeadTensors {
+    const { dModel: D, vocabSize: V } = this.config;
+    return { x: this.finalX!, normWeight: this.param(FINAL_NORM), headWeight: this.param(HEAD), normed: this.finalNormed!, rstd: this.finalRstd!, logits: this.logits!, rows, D, V, workspace: this.workspace };
+  }
+
   /** Allocates activations for (B, L), reusing them when the shape is unchanged. */
   private ensureShape(B: number, L: number): void {
     if (this.shape && this.shape.B === B && this.shape.L === L) return;
@@ -235,8 +240,7 @@ export class MambaLM {
       ops.addInPlace(ctx, { target: next, source: a.x, count: rows * D });
     }
 
-    ops.rmsNormForward(ctx, { x: this.finalX!, weight: this.param(FINAL_NORM), out: this.finalNormed!, rstd: this.finalRstd!, rows, D, eps: config.rmsNormEps });
-    ops.linearForward(ctx, { x: ops.whole(this.finalNormed!, D), weight: this.param(HEAD), y: ops.whole(this.logits!, V), rows, inDim: D, outDim: V, workspace: this.workspace });
+    ops.headForward(ctx, { ...this.headTensors(rows), eps: config.rmsNormEps });
     if (targets) {
       ops.crossEntropy(ctx, {
         logits: this.logits!,
@@ -272,19 +276,13 @@ export class MambaLM {
     const dResidual = this.dResidual!;
 
     // Head and final norm: dResidual = RMSNorm_f'(dNormed), with dNormed = dlogits @ head.
-    ops.linearWeightGrad(ctx, { dy: ops.whole(this.dLogits!, V), x: ops.whole(this.finalNormed!, D), dWeight: this.grad(HEAD), rows, inDim: D, outDim: V, workspace: this.workspace });
-    ops.linearInputGrad(ctx, { dy: ops.whole(this.dLogits!, V), weight: this.param(HEAD), dx: ops.whole(s.dNormed, D), rows, inDim: D, outDim: V, workspace: this.workspace });
-    ops.rmsNormBackward(ctx, {
-      x: this.finalX!,
-      weight: this.param(FINAL_NORM),
-      rstd: this.finalRstd!,
-      dOut: s.dNormed,
+    ops.headBackward(ctx, {
+      ...this.headTensors(rows),
+      dLogits: this.dLogits!,
+      dNormed: s.dNormed,
       dx: dResidual,
-      accumulate: false,
-      dWeight: this.grad(FINAL_NORM),
-      rows,
-      D,
-      workspace: this.workspace,
+      dNormWeight: this.grad(FINAL_NORM),
+      dHeadWeight: this.grad(HEAD),
     });
 
     for (let layer = config.nLayers - 1; layer >= 0; layer--) {

@@ -75,6 +75,43 @@ export function rmsNormBackward(
   });
 }
 
+/** Tensors of the output head: the final RMSNorm of x, then the linear layer to V logits. */
+export interface HeadTensors {
+  /** Output of the last block, (rows, D). */
+  x: Tensor;
+  normWeight: Tensor;
+  headWeight: Tensor;
+  /** Saved for the backward: RMSNorm(x), (rows, D), and its 1 / rms per row. */
+  normed: Tensor;
+  rstd: Tensor;
+  logits: Tensor;
+  rows: number;
+  D: number;
+  V: number;
+  workspace: OpsWorkspace;
+}
+
+/** Encodes logits = RMSNorm(x) @ head, keeping what headBackward needs. */
+export function headForward(ctx: GpuContext, args: HeadTensors & { eps: number }): void {
+  const { rows, D, V, workspace } = args;
+  rmsNormForward(ctx, { x: args.x, weight: args.normWeight, out: args.normed, rstd: args.rstd, rows, D, eps: args.eps });
+  linearForward(ctx, { x: whole(args.normed, D), weight: args.headWeight, y: whole(args.logits, V), rows, inDim: D, outDim: V, workspace });
+}
+
+/**
+ * Encodes the head's backward from dLogits: the head and final-norm weight gradients, and
+ * dx (overwritten) for the last block. dNormed is scratch of (rows, D).
+ */
+export function headBackward(
+  ctx: GpuContext,
+  args: Omit<HeadTensors, 'logits'> & { dLogits: Tensor; dNormed: Tensor; dx: Tensor; dNormWeight: Tensor; dHeadWeight: Tensor },
+): void {
+  const { rows, D, V, workspace } = args;
+  linearWeightGrad(ctx, { dy: whole(args.dLogits, V), x: whole(args.normed, D), dWeight: args.dHeadWeight, rows, inDim: D, outDim: V, workspace });
+  linearInputGrad(ctx, { dy: whole(args.dLogits, V), weight: args.headWeight, dx: whole(args.dNormed, D), rows, inDim: D, outDim: V, workspace });
+  rmsNormBackward(ctx, { x: args.x, weight: args.normWeight, rstd: args.rstd, dOut: args.dNormed, dx: args.dx, accumulate: false, dWeight: args.dNormWeight, rows, D, workspace });
+}
+
 /** target += source, element-wise over `count` elements. */
 export function addInPlace(ctx: GpuContext, args: { target: Tensor; source: Tensor; count: number }): void {
   encodeAddInPlace(ctx, { target: wholeMatrix(args.target, args.count), source: wholeMatrix(args.source, args.count), rows: 1, cols: args.count });

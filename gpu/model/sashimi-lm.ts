@@ -254,6 +254,12 @@ export class SashimiLM implements LanguageModel {
     return s < this.levels.length - 1 ? this.up[s].output : this.center!.output;
   }
 
+  private headTensors(rows: number): ops.HeadTensors {
+    const { dModel: D, vocabSize: V } = this.config;
+    const params = this.params;
+    return { x: this.levelOutput(0), normWeight: params.get(FINAL_NORM)!, headWeight: params.get(HEAD)!, normed: this.finalNormed!, rstd: this.finalRstd!, logits: this.logits!, rows, D, V, workspace: this.workspace };
+  }
+
   /**
    * Encodes the forward pass on codes (L, B), time-major, up to the logits. With targets,
    * also the cross-entropy (per row and mean) and the logits gradient. L must be a multiple
@@ -301,8 +307,7 @@ export class SashimiLM implements LanguageModel {
       this.stageForward(this.up[s], B);
     }
 
-    ops.rmsNormForward(ctx, { x: this.levelOutput(0), weight: this.params.get(FINAL_NORM)!, out: this.finalNormed!, rstd: this.finalRstd!, rows, D, eps: config.rmsNormEps });
-    ops.linearForward(ctx, { x: ops.whole(this.finalNormed!, D), weight: this.params.get(HEAD)!, y: ops.whole(this.logits!, V), rows, inDim: D, outDim: V, workspace: this.workspace });
+    ops.headForward(ctx, { ...this.headTensors(rows), eps: config.rmsNormEps });
     if (targets) {
       ops.crossEntropy(ctx, {
         logits: this.logits!,
@@ -347,19 +352,13 @@ export class SashimiLM implements LanguageModel {
     const S = levels.length - 1;
     const top = this.buffers[0];
 
-    ops.linearWeightGrad(ctx, { dy: ops.whole(this.dLogits!, V), x: ops.whole(this.finalNormed!, D), dWeight: this.grads.get(HEAD)!, rows, inDim: D, outDim: V, workspace: this.workspace });
-    ops.linearInputGrad(ctx, { dy: ops.whole(this.dLogits!, V), weight: this.params.get(HEAD)!, dx: ops.whole(this.dFinalNormed!, D), rows, inDim: D, outDim: V, workspace: this.workspace });
-    ops.rmsNormBackward(ctx, {
-      x: this.levelOutput(0),
-      weight: this.params.get(FINAL_NORM)!,
-      rstd: this.finalRstd!,
-      dOut: this.dFinalNormed!,
+    ops.headBackward(ctx, {
+      ...this.headTensors(rows),
+      dLogits: this.dLogits!,
+      dNormed: this.dFinalNormed!,
       dx: top.dResidual,
-      accumulate: false,
-      dWeight: this.grads.get(FINAL_NORM)!,
-      rows,
-      D,
-      workspace: this.workspace,
+      dNormWeight: this.grads.get(FINAL_NORM)!,
+      dHeadWeight: this.grads.get(HEAD)!,
     });
 
     for (let s = 0; s < S; s++) {
