@@ -408,7 +408,7 @@ export class SashimiGenerator implements BackboneGenerator {
   }
 }
 
-/** A view of `count` elements of a 1-D tensor starting at element `first`. */
+/** Returns a view of `count` elements of a 1-D tensor, starting at element `first`. */
 function rowsOf(tensor: Tensor, first: number, count: number): Tensor {
   return { buffer: tensor.buffer, shape: [count], byteOffset: tensor.byteOffset + first * 4, label: `${tensor.label} [${first}, ${first + count})` };
 }

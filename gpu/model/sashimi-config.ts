@@ -200,7 +200,7 @@ function sashimiStages(sashimi: SashimiConfig, dModel: number): SashimiStage[] {
   return stages;
 }
 
-/** Every stage of the U-Net in forward order: down 0 .. S-1, center, up S-1 .. 0. */
+/** Lists every stage of the U-Net in forward order: down 0 .. S-1, center, up S-1 .. 0. */
 export function sashimiStageList(config: ModelConfig): SashimiStage[] {
   return sashimiStages(sashimiOf(config), config.dModel);
 }
@@ -209,7 +209,7 @@ function stagePrefix(stage: SashimiStage): string {
   return stage.kind === 'center' ? 'backbone.center' : `backbone.${stage.kind}.${stage.level}`;
 }
 
-/** The blocks of one stage, with their parameter prefixes. */
+/** Lists the blocks of one stage, with their parameter prefixes. */
 export function stageBlocks(stage: SashimiStage): BackboneBlock[] {
   return Array.from({ length: stage.blockCount }, (_, i) => ({
     index: stage.firstBlock + i,
@@ -219,7 +219,7 @@ export function stageBlocks(stage: SashimiStage): BackboneBlock[] {
   }));
 }
 
-/** Every block of the U-Net in forward order. */
+/** Lists every block of the U-Net in forward order. */
 export function sashimiBlocks(config: ModelConfig): BackboneBlock[] {
   return sashimiStageList(config).flatMap(stageBlocks);
 }

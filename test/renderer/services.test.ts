@@ -224,7 +224,9 @@ test('lab events reach the lab store', async () => {
 
   await services.lab.getState().start();
   const start = workers[0]!.requests.find((request) => request.command === 'lab');
-  assert.ok(start && start.command === 'lab' && start.payload.action === 'start', 'no lab start was sent');
+  assert.ok(start, 'no lab request was sent');
+  assert.ok(start.command === 'lab');
+  assert.equal(start.payload.action, 'start');
   const { runId } = start.payload;
   workers[0]!.push({ kind: 'event', type: 'labProgress', runId, progress: { kind: 'phase', phase: 'training' } });
   workers[0]!.push({ kind: 'event', type: 'labProgress', runId, progress: { kind: 'step', step: 1, totalSteps: 200, loss: 2, gradNorm: 1, lr: 0.01, tokensPerSec: 10, elapsedSec: 0.1 } });
