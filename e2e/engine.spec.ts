@@ -24,7 +24,7 @@ import {
   waitForAdapter,
 } from './fixtures';
 import { sharedAudio } from './support/paths';
-import { writeTinyCheckpoint } from './support/tiny-model';
+import { TINY_UNET_CONFIG, writeTinyCheckpoint } from './support/tiny-model';
 import { readWavFacts } from './support/wav-header';
 
 /** Enough for a cold shader cache; a warm one needs a fraction of it. */
@@ -272,4 +272,33 @@ test('reports a broken checkpoint and stays usable', async ({ app }) => {
   await setField(app, 'generate-length', 0.1);
   await app.getByTestId('generate-start').click();
   await expect(app.getByTestId('generate-status')).toHaveText('Finished', { timeout: ENGINE_STEP_TIMEOUT_MS });
+});
+
+test('loads a SaShiMi U-Net, fine-tunes it and generates from it', async ({ app }) => {
+  await waitForAdapter(app);
+  await app.getByTestId('nav-train').click();
+  await expect(app.getByTestId('model-card')).toHaveAttribute('data-model-status', /^(ready|missing)$/);
+  const path = test.info().outputPath('unet.safetensors');
+  writeTinyCheckpoint(path, 3, TINY_UNET_CONFIG);
+  await openWithPicker(app, 'open-checkpoint', path);
+  await expect(app.getByTestId('model-name')).toHaveText('unet.safetensors');
+  await expect(app.getByTestId('model-backbone')).toHaveText('U-Net 2×2');
+  await expect(app.getByTestId('status-model')).toContainText('U-Net 2×2 · 5 blocks · D 8');
+
+  await openClip(app, 'shipped_16k/alsa_Front_Center.wav');
+  await app.getByTestId('nav-train').click();
+  await setField(app, 'train-batch', 2);
+  await setField(app, 'train-window', 256);
+  await setField(app, 'train-steps', 2);
+  await setField(app, 'train-checkpoint-every', 0);
+  await app.getByTestId('train-start').click();
+  await expect(app.getByTestId('train-status')).toHaveText('Finished', { timeout: ENGINE_STEP_TIMEOUT_MS });
+  await expect(app.getByTestId('train-step')).toHaveText('2 / 2');
+  await expect(app.getByTestId('checkpoint-row').filter({ hasText: 'step 2 (end of run)' })).toHaveCount(1);
+
+  await app.getByTestId('nav-generate').click();
+  await setField(app, 'generate-length', 0.1);
+  await app.getByTestId('generate-start').click();
+  await expect(app.getByTestId('generate-status')).toHaveText('Finished', { timeout: ENGINE_STEP_TIMEOUT_MS });
+  await saveScreenshot(app, 'unet-generated');
 });

@@ -31,7 +31,10 @@ export function ModelCard({ busy }: { busy: boolean }) {
         {model && (
           <span className="model-card-facts">
             <span>{formatCount(model.parameterCount)} parameters</span>
-            <span>{model.layers} layers</span>
+            {model.backbone === 'sashimi' && <span data-testid="model-backbone">U-Net {model.poolFactors.join('×')}</span>}
+            <span>
+              {model.layers} {model.backbone === 'sashimi' ? 'blocks' : 'layers'}
+            </span>
             <span>D {model.modelWidth}</span>
             <span>N {model.stateSize}</span>
             {model.trainedSteps !== null && <span>{formatCount(model.trainedSteps)} steps trained</span>}

@@ -4,6 +4,7 @@
 
 import { ENGINE_ERROR_TEXT } from '../engine/errors';
 import type { AdapterSummary } from '../engine/protocol';
+import { formatModelShape } from '../lib/format';
 import type { ModelStatus } from '../state/engine-store';
 import { isLabActive, type LabRunProgress } from '../state/lab-store';
 import { useEngine, useLab, useServices } from '../state/react';
@@ -45,7 +46,7 @@ export function StatusBar() {
       <span className="status-item">
         <span className="muted">Model </span>
         <span data-testid="status-model">
-          {model ? `${model.source === 'default' ? 'default' : model.name} · ${model.layers} layers · D ${model.modelWidth}` : MODEL_STATUS_TEXT[modelStatus]}
+          {model ? `${model.source === 'default' ? 'default' : model.name} · ${formatModelShape(model)}` : MODEL_STATUS_TEXT[modelStatus]}
         </span>
       </span>
       {labActive && (

@@ -2,13 +2,13 @@
 // then sample, streaming each chunk to the UI as soon as the GPU has produced it.
 
 import { decodeCodes } from '../../audio/mulaw';
-import type { Generator } from '../../gpu/generate/generator';
+import type { BackboneGenerator } from '../../gpu/generate/backbone';
 import { backendError } from './backend-errors';
 import { engineError } from './errors';
 import { promptTail } from './limits';
 import type { EngineEvent, GenerateConfig } from './protocol';
 
-/** Prompt codes fed per Generator.step call; each call returns (and allocates) their logits. */
+/** Prompt codes fed per BackboneGenerator.step call; each call returns (and allocates) their logits. */
 const PROMPT_PIECE_SAMPLES = 4096;
 
 /** Seconds of audio per streamed chunk: small enough that the waveform grows smoothly. */
@@ -25,7 +25,7 @@ export function checkGenerateConfig(config: GenerateConfig, modelRateHz: number)
 }
 
 export interface GenerationDependencies {
-  generator: Generator;
+  generator: BackboneGenerator;
   emit(event: EngineEvent): void;
   signal: AbortSignal;
 }

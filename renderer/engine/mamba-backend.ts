@@ -1,5 +1,5 @@
-// The EngineBackend over the WebGPU engine in gpu/: loads checkpoints into a MambaLM,
-// fine-tunes it (training-session.ts), generates from it (generation-session.ts) and
+// The EngineBackend over the WebGPU engine in gpu/: loads checkpoints of either backbone
+// (a flat MambaLM or a SaShiMi U-Net, through createLanguageModel), fine-tunes it (training-session.ts), generates from it (generation-session.ts) and
 // traces its selectivity (inspection-plan.ts), all on the device the host opened. It also
 // runs the selectivity lab (lab-session.ts) on a token model of its own.
 //
@@ -11,10 +11,12 @@
 import { ZERO_CODE } from '../../audio/mulaw';
 import { GpuContext } from '../../gpu/context';
 import type { AdapterMode } from '../../gpu/device';
-import { createGenerator, type Generator } from '../../gpu/generate/generator';
+import { createBackboneGenerator, type BackboneGenerator } from '../../gpu/generate/backbone';
 import { decodeCheckpoint, encodeCheckpoint } from '../../gpu/model/checkpoint';
 import { innerWidth, parameterCount, type ModelConfig } from '../../gpu/model/config';
+import { createLanguageModel, type LanguageModel } from '../../gpu/model/language-model';
 import { MambaLM } from '../../gpu/model/lm';
+import { poolProduct } from '../../gpu/model/sashimi-config';
 import { backendError, withMemoryScope } from './backend-errors';
 import type { EngineBackend, EngineBackendContext } from './engine-host';
 import { engineError } from './errors';
@@ -57,7 +59,15 @@ const ADAPTER_MODES: Record<AdapterRequestMode, AdapterMode> = {
 interface LoadedModel {
   summary: ModelSummary;
   config: ModelConfig;
-  model: MambaLM;
+  model: LanguageModel;
+}
+
+/** Returns why a U-Net cannot train on windows of `windowSamples`, or null when it can (always for flat models). */
+function checkWindowForBackbone(config: ModelConfig, windowSamples: number): string | null {
+  const product = poolProduct(config);
+  if (windowSamples % product === 0) return null;
+  const nearest = Math.max(product, Math.round(windowSamples / product) * product);
+  return `The window length ${windowSamples} is not a multiple of ${product}, the product of this U-Net's pool factors [${config.sashimi?.pool.join(', ')}]; set it to a multiple such as ${nearest}.`;
 }
 
 export function createMambaBackend(context: EngineBackendContext, options: MambaBackendOptions): EngineBackend {
@@ -71,7 +81,7 @@ class MambaBackend implements EngineBackend {
   private weightsVersion = 0;
   /** Optimizer steps behind the current weights: the checkpoint's, then the last training step. */
   private weightsStep = 0;
-  private generator: { generator: Generator; version: number } | null = null;
+  private generator: { generator: BackboneGenerator; version: number } | null = null;
   private training: TrainingSession | null = null;
   private generation: { controller: AbortController; done: Promise<void> } | null = null;
   private labRun: LabSession | null = null;
@@ -127,13 +137,15 @@ class MambaBackend implements EngineBackend {
       throw engineError('bad-checkpoint', `${name} was trained at ${config.sampleRateHz} Hz; this app prepares audio at ${APP_SAMPLE_RATE_HZ} Hz.`);
     }
 
-    const model = await withMemoryScope(this.context.device, `loading ${name}`, () => new MambaLM(this.ctx, config, checkpoint.params));
+    const model = await withMemoryScope(this.context.device, `loading ${name}`, () => createLanguageModel(this.ctx, config, checkpoint.params));
     this.releaseModel();
     const trainedSteps = typeof checkpoint.trainer?.step === 'number' ? checkpoint.trainer.step : null;
     const summary: ModelSummary = {
       name,
       source,
       parameterCount: parameterCount(config),
+      backbone: config.backbone === 'sashimi' ? 'sashimi' : 'flat',
+      poolFactors: config.backbone === 'sashimi' ? [...(config.sashimi?.pool ?? [])] : [],
       layers: config.nLayers,
       modelWidth: config.dModel,
       innerWidth: innerWidth(config),
@@ -163,7 +175,7 @@ class MambaBackend implements EngineBackend {
         const current = this.activeTraining();
         if (current) throw this.busyError(`Training is already ${current.state}`, 'Resume or stop the current run first.');
         this.requireIdle('start training');
-        const problem = checkTrainConfig(command.config);
+        const problem = checkTrainConfig(command.config) ?? checkWindowForBackbone(loaded.config, command.config.windowSamples);
         if (problem) throw engineError('invalid-input', problem);
         if (!(command.trainCodes instanceof Uint8Array) || !(command.validationCodes instanceof Uint8Array)) {
           throw engineError('invalid-request', 'trainCodes and validationCodes must be Uint8Arrays.');
@@ -237,13 +249,13 @@ class MambaBackend implements EngineBackend {
   }
 
   /** The generator for the current weights, rebuilt after they changed. */
-  private async currentGenerator(loaded: LoadedModel): Promise<Generator> {
+  private async currentGenerator(loaded: LoadedModel): Promise<BackboneGenerator> {
     if (this.generator && this.generator.version === this.weightsVersion) return this.generator.generator;
     this.generator?.generator.destroy();
     this.generator = null;
     const version = this.weightsVersion;
     const params = await loaded.model.readParameters();
-    const generator = await withMemoryScope(this.context.device, 'preparing the generator', () => createGenerator(this.ctx, loaded.config, params, { batch: 1 }));
+    const generator = await withMemoryScope(this.context.device, 'preparing the generator', () => createBackboneGenerator(this.ctx, loaded.config, params, { batch: 1 }));
     this.generator = { generator, version };
     return generator;
   }
@@ -296,16 +308,21 @@ class MambaBackend implements EngineBackend {
     if (!Number.isInteger(contextSamples) || contextSamples < 0 || contextSamples >= codes.length) {
       throw engineError('invalid-input', `Nothing to inspect: ${codes.length} samples of which ${contextSamples} are context.`, 'Select a region of at least one sample.');
     }
-    return this.exclusive({ doing: 'inspecting', action: 'inspect' }, () => this.trace(loaded, codes, contextSamples));
+    const { model } = loaded;
+    if (!(model instanceof MambaLM)) {
+      // TODO: trace U-Net levels once SashimiLM records selectivity traces.
+      throw engineError('invalid-input', `${loaded.summary.name} is a SaShiMi U-Net; the inspector traces flat models only.`, 'Load a flat model to inspect selectivity; the U-Net still trains and generates.');
+    }
+    return this.exclusive({ doing: 'inspecting', action: 'inspect' }, () => this.trace(loaded, model, codes, contextSamples));
   }
 
-  private async trace(loaded: LoadedModel, allCodes: Uint8Array, allContext: number): Promise<SelectivityTrace[]> {
+  private async trace(loaded: LoadedModel, model: MambaLM, allCodes: Uint8Array, allContext: number): Promise<SelectivityTrace[]> {
     // Only the last warm-up's worth of context can influence the plan's first segment.
     const trim = Math.max(0, allContext - INSPECTION_LIMITS.warmupSamples);
     const codes = allCodes.subarray(trim);
     const contextSamples = allContext - trim;
     const plan = planInspection(codes.length, contextSamples, INSPECTION_LIMITS);
-    const { config, model } = loaded;
+    const { config } = loaded;
     const channels = innerWidth(config);
     const samples = codes.length - contextSamples;
     const samplesPerStep = samplesPerTraceStep(samples, channels, config.nLayers, TRACE_KINDS.length, MAX_TRACE_VALUES);

@@ -73,8 +73,13 @@ export interface ModelSummary {
   name: string;
   source: 'default' | 'checkpoint';
   parameterCount: number;
+  /** 'flat': a stack of blocks at one width; 'sashimi': the U-Net of docs/sashimi.md. */
+  backbone: 'flat' | 'sashimi';
+  /** The U-Net's pool factors, outermost first; empty for a flat model. */
+  poolFactors: number[];
+  /** Mamba blocks, all levels together for a U-Net. */
   layers: number;
-  /** Model width D. */
+  /** Model width D, of the outermost level for a U-Net. */
   modelWidth: number;
   /** Inner width DI = E * D, the number of channels in each selectivity trace. */
   innerWidth: number;

@@ -9,7 +9,7 @@
 
 import type { GpuContext } from '../../gpu/context';
 import { encodeCheckpoint } from '../../gpu/model/checkpoint';
-import type { MambaLM } from '../../gpu/model/lm';
+import type { LanguageModel } from '../../gpu/model/language-model';
 import type { CodeClip, DataSplit } from '../../gpu/train/data';
 import { DEFAULT_TRAIN_OPTIONS, Trainer, type TrainOptions, type TrainSummary } from '../../gpu/train/trainer';
 import { backendError } from './backend-errors';
@@ -25,7 +25,7 @@ export type TrainingPhase = 'running' | 'paused' | 'ended';
 
 export interface TrainingSessionDependencies {
   ctx: GpuContext;
-  model: MambaLM;
+  model: LanguageModel;
   emit(event: EngineEvent): void;
   /** Called after every optimizer step with its number, so cached copies of the weights (the generator) are rebuilt. */
   onWeightsChanged(step: number): void;

@@ -31,6 +31,12 @@ export function formatRate(sampleRateHz: number): string {
   return `${sampleRateHz} Hz`;
 }
 
+/** Describes a model's shape: `4 layers · D 64`, or `U-Net 4×4 · 10 blocks · D 64` for a SaShiMi model. */
+export function formatModelShape(model: { backbone: 'flat' | 'sashimi'; poolFactors: number[]; layers: number; modelWidth: number }): string {
+  if (model.backbone === 'sashimi') return `U-Net ${model.poolFactors.join('×') || 'without pooling'} · ${model.layers} blocks · D ${model.modelWidth}`;
+  return `${model.layers} layers · D ${model.modelWidth}`;
+}
+
 export function formatChannels(channelCount: number): string {
   if (channelCount === 1) return 'mono';
   if (channelCount === 2) return 'stereo';

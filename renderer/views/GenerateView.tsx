@@ -8,7 +8,7 @@ import { ErrorPanel } from '../components/ErrorPanel';
 import { NumberField } from '../components/NumberField';
 import { Waveform, type WaveformControls } from '../components/Waveform';
 import { MAX_PROMPT_SEC } from '../engine/limits';
-import { formatCount, formatDuration } from '../lib/format';
+import { formatCount, formatDuration, formatModelShape } from '../lib/format';
 import { concatChunks, MAX_LENGTH_SEC, type GenerateStatus } from '../state/generate-store';
 import { selectedClip } from '../state/library-store';
 import { useEngine, useGenerate, useLibrary, useServices } from '../state/react';
@@ -53,7 +53,7 @@ export function GenerateView() {
         <div>
           <h1>Generate</h1>
           <p className="muted" data-testid="generate-model">
-            {model ? `Model: ${model.source === 'default' ? 'default model' : model.name} · ${model.layers} layers · D ${model.modelWidth}` : modelLine(modelStatus)}
+            {model ? `Model: ${model.source === 'default' ? 'default model' : model.name} · ${formatModelShape(model)}` : modelLine(modelStatus)}
           </p>
         </div>
         <div className="toolbar">

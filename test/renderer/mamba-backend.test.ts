@@ -4,6 +4,8 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 
+import { GpuContext } from '../../gpu/context';
+import { createBackboneGenerator } from '../../gpu/generate/backbone';
 import { decodeCheckpoint, encodeCheckpoint } from '../../gpu/model/checkpoint';
 import { resolveConfig } from '../../gpu/model/config';
 import { initParameters } from '../../gpu/model/init';
@@ -38,13 +40,14 @@ function audioCodes(length: number): Uint8Array {
   });
 }
 
+let acquired: Awaited<ReturnType<typeof acquireNodeDevice>>;
 let device: GPUDevice;
 let backend: EngineBackend;
 const events: EngineEvent[] = [];
 const gpuErrors: string[] = [];
 
 before(async () => {
-  const acquired = await acquireNodeDevice({ label: 'backend test device' });
+  acquired = await acquireNodeDevice({ label: 'backend test device' });
   device = acquired.device;
   device.addEventListener('uncapturederror', (event) => gpuErrors.push((event as GPUUncapturedErrorEvent).error.message));
   backend = createMambaBackend(
@@ -227,5 +230,55 @@ test('backend exports the current weights', async () => {
   const decoded = decodeCheckpoint(bytes, 'export');
   assert.equal(decoded.config.nLayers, 2);
   assert.ok(step > 0);
+  assert.deepEqual(gpuErrors, [], 'uncaptured WebGPU errors');
+});
+
+test('backend fine-tunes and generates from a SaShiMi U-Net', { timeout: 300_000 }, async () => {
+  const unetConfig = resolveConfig({ backbone: 'sashimi', dModel: 8, dState: 4, sashimi: { pool: [2, 2], downBlocks: 1, centerBlocks: 1, upBlocks: 1 } });
+  const unet = encodeCheckpoint({ config: unetConfig, params: initParameters(unetConfig, 5) });
+  const summary = await backend.loadModel(unet, 'unet.safetensors');
+  assert.equal(summary.backbone, 'sashimi');
+  assert.deepEqual(summary.poolFactors, [2, 2]);
+  assert.equal(summary.layers, 5);
+
+  // Windows must be whole pooled steps of the innermost level: 4 samples here.
+  const badWindow = await rejection(backend.train({ action: 'start', config: { ...TRAIN, windowSamples: 66 }, trainCodes: audioCodes(4000), validationCodes: audioCodes(300) }));
+  assert.equal(badWindow.code, 'invalid-input');
+  assert.match(badWindow.message, /66 is not a multiple of 4.*such as 68/);
+
+  const from = events.length;
+  await backend.train({ action: 'start', config: { ...TRAIN, maxSteps: 2 }, trainCodes: audioCodes(4000), validationCodes: audioCodes(300) });
+  const end = await nextEvent('trainState', from, (event) => event.state !== 'running');
+  assert.equal(end.state, 'finished', JSON.stringify(end.error));
+  const saved = decodeCheckpoint((await nextEvent('checkpoint', from, (event) => event.reason === 'final')).bytes, 'U-Net checkpoint');
+  assert.equal(saved.config.backbone, 'sashimi');
+  assert.equal(saved.trainer?.step, 2);
+
+  // The app's generation equals a generator built directly from the trained weights.
+  const prompt = audioCodes(37);
+  const generateFrom = events.length;
+  await backend.generate({ action: 'start', config: { lengthSec: 0.01, temperature: 1, topP: 0.9, seed: 8, sampleRateHz: 16000 }, promptCodes: prompt });
+  const generated = await nextEvent('generateEnd', generateFrom);
+  assert.equal(generated.reason, 'complete', JSON.stringify(generated.error));
+  const appCodes = events
+    .slice(generateFrom)
+    .filter((event): event is EngineEventOf<'generateChunk'> => event.type === 'generateChunk')
+    .flatMap((event) => [...event.codes]);
+  assert.equal(appCodes.length, 160);
+
+  const ctx = new GpuContext(acquired);
+  const direct = createBackboneGenerator(ctx, saved.config, saved.params, { batch: 1 });
+  try {
+    await direct.step(prompt);
+    const directCodes: number[] = [];
+    await direct.generate({ samples: 160, temperature: 1, topP: 0.9, seed: 8, chunkSamples: 64, onChunk: (codes) => void directCodes.push(...codes[0]!) });
+    assert.deepEqual(appCodes, directCodes);
+  } finally {
+    direct.destroy();
+  }
+
+  const inspect = await rejection(backend.inspect(audioCodes(100), 16000));
+  assert.equal(inspect.code, 'invalid-input');
+  assert.match(inspect.message, /unet\.safetensors is a SaShiMi U-Net/);
   assert.deepEqual(gpuErrors, [], 'uncaptured WebGPU errors');
 });

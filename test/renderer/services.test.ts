@@ -10,7 +10,7 @@ import { fakePlatform } from './fakes';
 type Reply = { result: unknown } | { error: EngineError };
 type Responder = (request: EngineRequest) => Reply | undefined;
 
-const MODEL: ModelSummary = { name: 'm', source: 'checkpoint', parameterCount: 1, layers: 1, modelWidth: 16, innerWidth: 32, stateSize: 8, sampleRateHz: 16000, trainedSteps: null };
+const MODEL: ModelSummary = { name: 'm', source: 'checkpoint', parameterCount: 1, backbone: 'flat', poolFactors: [], layers: 1, modelWidth: 16, innerWidth: 32, stateSize: 8, sampleRateHz: 16000, trainedSteps: null };
 
 /**
  * A worker that replies to `init` with an adapter, to other commands through `respond`
