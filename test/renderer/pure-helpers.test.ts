@@ -3,7 +3,7 @@ import { test } from 'node:test';
 
 import type { SelectivityTrace } from '../../renderer/engine/protocol';
 import { linearScale, niceTicks, paddedExtent } from '../../renderer/lib/chart-scale';
-import { formatChannels, formatDuration, formatEta, formatLoss, formatRate } from '../../renderer/lib/format';
+import { formatChannels, formatDuration, formatEta, formatLoss, formatModelShape, formatRate } from '../../renderer/lib/format';
 import { cellAt, colorFor, renderHeatmap, valueRange } from '../../renderer/lib/heatmap';
 import { sliceByRegion, splitForTraining } from '../../renderer/state/spans';
 import { appendLossPoint, checkpointId } from '../../renderer/state/train-store';
@@ -30,6 +30,12 @@ test('formatRate, formatChannels, formatEta, formatLoss', () => {
   assert.equal(formatEta(7500), '2 h 5 min');
   assert.equal(formatLoss(2.345678), '2.346');
   assert.equal(formatLoss(undefined), '–');
+});
+
+test('formatModelShape names the backbone', () => {
+  assert.equal(formatModelShape({ backbone: 'flat', poolFactors: [], layers: 4, modelWidth: 64 }), '4 layers · D 64');
+  assert.equal(formatModelShape({ backbone: 'sashimi', poolFactors: [4, 4], layers: 10, modelWidth: 64 }), 'U-Net 4×4 · 10 blocks · D 64');
+  assert.equal(formatModelShape({ backbone: 'sashimi', poolFactors: [], layers: 2, modelWidth: 32 }), 'U-Net without pooling · 2 blocks · D 32');
 });
 
 test('linearScale maps both ways', () => {
