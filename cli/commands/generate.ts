@@ -12,7 +12,9 @@ import { createBackboneGenerator, type BackboneGenerator } from '../../gpu/gener
 import type { CodeArray, Generator } from '../../gpu/generate/generator';
 import type { GpuContext } from '../../gpu/context';
 import type { Checkpoint } from '../../gpu/model/checkpoint';
+import { SashimiGenerator } from '../../gpu/generate/sashimi-generator';
 import { MambaLM } from '../../gpu/model/lm';
+import { SashimiLM } from '../../gpu/model/sashimi-lm';
 import { createNodeContext } from '../../gpu/node';
 import { UsageError, type ParsedArgs } from '../args';
 import { EXIT_OK, type CliIo, type Command } from '../command';
@@ -24,31 +26,30 @@ export const DEFAULT_MODEL_PATH = fileURLToPath(new URL('../../assets/default-mo
 
 /** Below this temperature sampling is close to greedy, which tends to collapse into silence. */
 const LOW_TEMPERATURE = 0.5;
-/** Prompt samples per step() call when a SaShiMi model reads its prompt step by step. */
-const PROMPT_PIECE = 4096;
-
 /**
- * Runs the prompt (the same codes for every stream) through the model, so that generation
- * continues from it. A flat model runs it through the parallel scan and hands the states
- * over. A SaShiMi model reads it step by step.
+ * Runs the prompt (the same codes for every stream) through the model's parallel forward
+ * and hands the resulting state and last logits to the generator, so that generation
+ * continues from the prompt.
  */
-async function readPrompt(ctx: GpuContext, checkpoint: Checkpoint, generator: BackboneGenerator, promptCodes: Uint8Array, streams: number, io: CliIo): Promise<void> {
+async function readPrompt(ctx: GpuContext, checkpoint: Checkpoint, generator: BackboneGenerator, promptCodes: Uint8Array, streams: number): Promise<void> {
   const { config, params } = checkpoint;
   const repeated = (codes: Uint8Array) => {
     const inputs = new Uint32Array(codes.length * streams);
     for (let t = 0; t < codes.length; t++) inputs.fill(codes[t], t * streams, (t + 1) * streams);
     return inputs;
   };
-  if (config.backbone === 'sashimi') {
-    // NOTE: the U-Net has no parallel prefill into its step state yet, so a long prompt
-    // takes as long to read as to generate.
-    io.stderr(`reading the ${promptCodes.length}-sample prompt step by step (SaShiMi models have no parallel prefill)\n`);
-    generator.reset();
-    for (let start = 0; start < promptCodes.length; start += PROMPT_PIECE) await generator.step(repeated(promptCodes.subarray(start, start + PROMPT_PIECE)));
+  if (generator instanceof SashimiGenerator) {
+    // Any prompt length works: the U-Net's prefill also captures its partly filled pooling buffers.
+    const model = new SashimiLM(ctx, config, params);
+    try {
+      const { state, lastLogits } = await model.prefill(repeated(promptCodes), streams);
+      generator.setState(state, { logits: lastLogits });
+    } finally {
+      model.destroy();
+    }
     return;
   }
-  // Prefill with the parallel scan, then hand the states and last logits to the generator
-  // (createBackboneGenerator returns the flat Generator for flat configs).
+  // createBackboneGenerator returns the flat Generator for flat configs.
   const model = new MambaLM(ctx, config, params);
   try {
     const { states, lastLogits } = await model.prefill(repeated(promptCodes), streams);
@@ -65,9 +66,8 @@ export const generateCommand: Command = {
   description:
     'Generates audio one sample at a time from the model\'s recurrent state, in constant memory\n' +
     'however long the output, and writes it as a WAV file at the model\'s sample rate. With\n' +
-    '--prompt, the prompt clip is run through the model first (in parallel for a flat model,\n' +
-    'step by step for a SaShiMi U-Net) and generation continues from there. The same --seed\n' +
-    'gives the same audio.',
+    '--prompt, the prompt clip is run through the model\'s parallel forward first and generation\n' +
+    'continues from its state. The same --seed gives the same audio.',
   options: [
     { name: 'model', short: 'm', valueName: 'FILE', description: 'checkpoint (.safetensors) to use (default: the embedded default model)' },
     { name: 'out', short: 'o', valueName: 'FILE', description: 'WAV file to write (default generated.wav); with --streams N > 1, FILE-1.wav ...' },
@@ -122,7 +122,7 @@ export const generateCommand: Command = {
     const ctx = await createNodeContext();
     const generator = createBackboneGenerator(ctx, config, checkpoint.params, { batch: streams });
     try {
-      if (promptCodes) await readPrompt(ctx, checkpoint, generator, promptCodes, streams, io);
+      if (promptCodes) await readPrompt(ctx, checkpoint, generator, promptCodes, streams);
       else generator.reset();
 
       const outputs = Array.from({ length: streams }, () => new Uint8Array(total));

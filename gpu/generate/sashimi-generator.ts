@@ -18,6 +18,8 @@ import { blockParameterNames, EMBEDDING, FINAL_NORM, HEAD, parameterSpecs, type 
 import type { ParameterMap } from '../model/init';
 import * as ops from '../model/ops';
 import { poolParameterNames, sashimiLevels, sashimiStageList, stageBlocks, type SashimiLevel, type SashimiStage } from '../model/sashimi-config';
+import type { SashimiState } from '../reference/sashimi';
+import type { LayerState } from '../reference/step';
 import type { BackboneGenerator } from './backbone';
 import type { CodeArray, GenerateOptions, GenerateResult } from './generator';
 import { validateSampling } from './sampler';
@@ -172,6 +174,55 @@ export class SashimiGenerator implements BackboneGenerator {
     this.time = 0;
     this.generated = 0;
     this.logitsPending = false;
+  }
+
+  /**
+   * Loads a state in reference/sashimi.ts's SashimiState layouts, for example one that
+   * SashimiLM.prefill computed with the parallel forward. With `logits` (B, V), the next
+   * generate() samples from them; without, it starts by feeding startCode. Draws are then
+   * numbered from 0, as after reset().
+   */
+  setState(state: SashimiState, options: { logits?: Float32Array } = {}): void {
+    this.checkUsable();
+    const { ctx, config, batch: B, V } = this;
+    const { dState: N, dConv: K } = config;
+    if (!Number.isInteger(state.time) || state.time < 0) throw new RangeError(`setState: time = ${state.time} must be a non-negative integer`);
+    if (state.blocks.length !== this.blockStates.length) throw new ShapeError(`setState: ${state.blocks.length} block states for a model of ${this.blockStates.length} blocks`);
+    // ctx.write lands before work recorded but not yet submitted, so submit that first.
+    ctx.submit();
+    const checked = (values: Float32Array, count: number, what: string, layout: string) => {
+      if (values.length !== count) throw new ShapeError(`setState: ${what} has ${values.length} values, expected ${layout} = ${count}`);
+      return values;
+    };
+    this.blockStates.forEach((target, i) => {
+      const DI = config.expand * target.block.dModel;
+      ctx.write(target.conv, checked(state.blocks[i].conv, B * DI * K, `block ${i} conv state`, '(B, DI, K)'));
+      ctx.write(target.ssm, checked(state.blocks[i].ssm, B * DI * N, `block ${i} SSM state`, '(B, DI, N)'));
+    });
+    this.tensors.slice(0, -1).forEach((level, s) => {
+      const count = B * level.level.pool * level.level.dModel;
+      ctx.write(level.downBuffer!, checked(state.down[s], count, `level ${s} down buffer`, '(B, p D)'));
+      ctx.write(level.upBuffer!, checked(state.up[s], count, `level ${s} up buffer`, '(B, p D)'));
+    });
+    if (options.logits) ctx.write(this.logits, checked(options.logits, B * V, 'logits', '(B, V)'));
+    this.time = state.time;
+    this.generated = 0;
+    this.logitsPending = options.logits !== undefined;
+  }
+
+  /** Reads the state back in SashimiState's layouts. */
+  async getState(): Promise<SashimiState> {
+    this.checkUsable();
+    const { ctx } = this;
+    const blocks: LayerState[] = [];
+    for (const state of this.blockStates) blocks.push({ conv: await ctx.read(state.conv), ssm: await ctx.read(state.ssm) });
+    const down: Float32Array[] = [];
+    const up: Float32Array[] = [];
+    for (const level of this.tensors.slice(0, -1)) {
+      down.push(await ctx.read(level.downBuffer!));
+      up.push(await ctx.read(level.upBuffer!));
+    }
+    return { blocks, down, up, time: this.time };
   }
 
   /** Feeds codes (L, B) time-major, index t * B + b, and returns their logits (L, B, V). */

@@ -22,6 +22,8 @@ import type { ParameterMap } from './init';
 import type { LanguageModel, StepResult } from './language-model';
 import { encodeMixerBackward, encodeMixerForward, type MixerActivations, type MixerDims, type MixerScratch, type MixerWeights } from './mixer';
 import * as ops from './ops';
+import type { SashimiBlockTraces, SashimiState } from '../reference/sashimi';
+import { captureSashimiPrefill, readSashimiTraces, type SashimiForwardTensors } from './sashimi-capture';
 import { checkSequenceLength, poolParameterNames, sashimiLevels, sashimiStageList, stageBlocks, type SashimiLevel, type SashimiStage } from './sashimi-config';
 
 interface BlockActivations extends MixerActivations {
@@ -76,6 +78,8 @@ export class SashimiLM implements LanguageModel {
   private meanLoss: Tensor | null = null;
   private dLogits: Tensor | null = null;
   private dFinalNormed: Tensor | null = null;
+  /** Per block in forward order, ||h_t|| (L_s, B, DI_s); allocated by the first forward with traces. */
+  private stateNorms: Tensor[] = [];
   private readonly scanWorkspace: ScanWorkspace;
   private readonly workspace: ops.OpsWorkspace;
 
@@ -220,6 +224,8 @@ export class SashimiLM implements LanguageModel {
     }
     for (const level of this.buffers) ctx.release(level.dResidual, ...Object.values(level.scratch), level.pooled, level.upLinear, level.dPooled);
     ctx.release(this.finalRstd, this.finalNormed, this.dFinalNormed, this.logits, this.codes, this.targets, this.rowLoss, this.meanLoss, this.dLogits, this.targetWeights);
+    ctx.release(...this.stateNorms);
+    this.stateNorms = [];
     this.down = [];
     this.up = [];
     this.center = null;
@@ -230,7 +236,7 @@ export class SashimiLM implements LanguageModel {
 
   // --- forward ---------------------------------------------------------------------
 
-  private stageForward(s: StageActivations, B: number): void {
+  private stageForward(s: StageActivations, B: number, traces: boolean): void {
     const { ctx, config } = this;
     const D = s.stage.dModel;
     const L = this.buffers[s.stage.level].L;
@@ -239,7 +245,8 @@ export class SashimiLM implements LanguageModel {
       const block = s.blocks[i];
       const next = i + 1 < s.activations.length ? s.activations[i + 1].x : s.output;
       ops.rmsNormForward(ctx, { x: a.x, weight: this.params.get(blockParameterNames(block.prefix).norm)!, out: a.normed, rstd: a.rstd, rows, D, eps: config.rmsNormEps });
-      encodeMixerForward(ctx, this.mixerDims(block, B, L), this.mixerTensors(this.params, block), a, ops.whole(a.normed, D), ops.whole(next, D), this.workspace);
+      const norms = traces ? this.stateNorms[block.index] : null;
+      encodeMixerForward(ctx, this.mixerDims(block, B, L), this.mixerTensors(this.params, block), a, ops.whole(a.normed, D), ops.whole(next, D), this.workspace, norms);
       ops.addInPlace(ctx, { target: next, source: a.x, count: rows * D });
     });
   }
@@ -268,7 +275,6 @@ export class SashimiLM implements LanguageModel {
   encodeForward(inputs: Uint32Array, B: number, targets?: Uint32Array, options: { targetWeights?: Float32Array; traces?: boolean } = {}): void {
     const L = inputs.length / B;
     if (!Number.isInteger(L) || L < 1) throw new Error(`SashimiLM: ${inputs.length} input codes do not split into batches of ${B}`);
-    if (options.traces) throw new Error('SashimiLM: selectivity traces are recorded only for flat models');
     checkSequenceLength(this.config, L);
     for (const code of inputs) {
       if (code >= this.config.vocabSize) throw new Error(`SashimiLM: input code ${code} is outside the vocabulary of ${this.config.vocabSize}`);
@@ -288,23 +294,31 @@ export class SashimiLM implements LanguageModel {
       weightSum = options.targetWeights.reduce((sum, w) => sum + w, 0);
       if (!(weightSum > 0)) throw new Error('SashimiLM: the target weights sum to zero, so no position is scored');
     }
+    const traces = options.traces ?? false;
+    if (traces && this.stateNorms.length === 0) {
+      for (const stage of [...this.down, this.center!, ...this.up]) {
+        stage.blocks.forEach((block) => {
+          this.stateNorms[block.index] = ctx.tensor(`${block.prefix} state norms`, [this.buffers[stage.stage.level].L, B, config.expand * block.dModel]);
+        });
+      }
+    }
 
     ops.embeddingForward(ctx, { codes: this.codes!, table: this.params.get(EMBEDDING)!, out: this.levelInput(0), rows, D, V });
     for (let s = 0; s < S; s++) {
       const { dModel: Ds, pool: p } = levels[s];
       const level = this.buffers[s];
-      this.stageForward(this.down[s], B);
+      this.stageForward(this.down[s], B, traces);
       encodeTimePool(ctx, { direction: 'pool', B, L: level.L, factor: p, C: Ds, input: this.down[s].output, output: level.pooled! });
       this.poolLinearForward('down', s, level.pooled!, this.levelInput(s + 1), (level.L / p) * B);
     }
-    this.stageForward(this.center!, B);
+    this.stageForward(this.center!, B, traces);
     for (let s = S - 1; s >= 0; s--) {
       const { dModel: Ds, pool: p } = levels[s];
       const level = this.buffers[s];
       this.poolLinearForward('up', s, this.levelOutput(s + 1), level.upLinear!, (level.L / p) * B);
       encodeTimePool(ctx, { direction: 'unpool', B, L: level.L, factor: p, C: Ds, shift: 1, input: level.upLinear!, output: this.up[s].input });
       ops.addInPlace(ctx, { target: this.up[s].input, source: this.down[s].output, count: level.L * B * Ds });
-      this.stageForward(this.up[s], B);
+      this.stageForward(this.up[s], B, traces);
     }
 
     ops.headForward(ctx, { ...this.headTensors(rows), eps: config.rmsNormEps });
@@ -436,6 +450,38 @@ export class SashimiLM implements LanguageModel {
   /** Loss of each position of the last forward with targets, in nats, (L, B). */
   async readRowLoss(): Promise<Float32Array> {
     return this.ctx.read(this.rowLoss!);
+  }
+
+  /**
+   * Returns the tensors of the last forward that prefill and inspection read: per block in
+   * forward order its activations and state norms (null unless the forward had traces),
+   * and per level s < S the pooled skips and UpPool's linear output.
+   */
+  forwardTensors(): SashimiForwardTensors {
+    if (!this.shape) throw new Error('SashimiLM: no forward has run yet');
+    const blocks: SashimiForwardTensors['blocks'] = [];
+    for (const stage of [...this.down, this.center!, ...this.up]) {
+      stage.blocks.forEach((block, i) => {
+        blocks[block.index] = { block, level: stage.stage.level, L: this.buffers[stage.stage.level].L, activations: stage.activations[i], stateNorms: this.stateNorms[block.index] ?? null };
+      });
+    }
+    const inner = this.buffers.slice(0, -1);
+    return { ...this.shape, blocks, pooled: inner.map((level) => level.pooled!), upLinear: inner.map((level) => level.upLinear!), logits: this.logits! };
+  }
+
+  /**
+   * Runs a prompt (L, B) of any length through the parallel forward and returns the state
+   * that SashimiGenerator continues from, with the logits of the last sample (B, V).
+   * sashimi-capture.ts describes how.
+   */
+  async prefill(inputs: Uint32Array, B: number): Promise<{ state: SashimiState; lastLogits: Float32Array }> {
+    return captureSashimiPrefill(this.ctx, this, inputs, B);
+  }
+
+  /** Runs the forward on codes (L, B), L a multiple of the pool product, and returns every block's selectivity traces at its level's resolution. */
+  async inspect(inputs: Uint32Array, B: number): Promise<SashimiBlockTraces[]> {
+    this.encodeForward(inputs, B, undefined, { traces: true });
+    return readSashimiTraces(this.ctx, this);
   }
 
   destroy(): void {

@@ -6,7 +6,7 @@ import { describe, test } from 'node:test';
 import { blockParameterNames, resolveConfig, type ConfigInput } from '../../gpu/model/config';
 import { initParameters, type ParameterMap } from '../../gpu/model/init';
 import { modelForwardRef } from '../../gpu/reference/model';
-import { createSashimiState, ReferenceSashimiGenerator, sashimiForwardRef, sashimiStep } from '../../gpu/reference/sashimi';
+import { createSashimiState, ReferenceSashimiGenerator, sashimiForwardRef, sashimiPrefillRef, sashimiStep, sashimiTracesRef, type SashimiState, type SashimiStepTraces } from '../../gpu/reference/sashimi';
 import { timePoolRef, type TimePoolShape } from '../../gpu/reference/time_pool';
 import { Rng } from '../../gpu/util/rng';
 import { assertClose } from '../support/compare';
@@ -122,4 +122,65 @@ describe('SaShiMi reference', () => {
     const joined = [...split.generate({ ...options, samples: 4 }), ...split.generate({ ...options, samples: 6 })];
     assert.deepEqual(joined, [...first]);
   });
+
+  test('prefill equals stepping through the prompt', () => {
+    // Pool product 6: lengths below it, on it, and off the grid at both levels.
+    const { config, params } = tinySashimi({ pool: [2, 3], downBlocks: 1, centerBlocks: 1, upBlocks: 1, selective: { down: [true, false], center: true, up: [false, true] } });
+    const V = config.vocabSize;
+    const rng = new Rng(31);
+    for (const L of [1, 2, 5, 6, 7, 11, 13, 18]) {
+      for (const B of [1, 2]) {
+        const codes = randomCodes(rng, L * B, V);
+        const stepped = createSashimiState(config, B);
+        let logits: Float32Array = new Float32Array(0);
+        for (let t = 0; t < L; t++) logits = sashimiStep(config, params, codes.slice(t * B, (t + 1) * B), stepped);
+        const { state, lastLogits } = sashimiPrefillRef(config, params, codes, B);
+        assertSameState(state, stepped, `L=${L} B=${B}`);
+        assertClose(lastLogits, logits, STEP_TOLERANCE, `L=${L} B=${B} last logits`);
+
+        // Generation continues identically from either state.
+        const options = { samples: 8, temperature: 1, topP: 0.9, seed: L };
+        const fromPrefill = new ReferenceSashimiGenerator(config, params, B);
+        fromPrefill.state = state;
+        fromPrefill.pendingLogits = lastLogits;
+        const fromSteps = new ReferenceSashimiGenerator(config, params, B);
+        for (let t = 0; t < L; t++) fromSteps.step(codes.slice(t * B, (t + 1) * B));
+        assert.deepEqual(fromPrefill.generate(options), fromSteps.generate(options), `L=${L} B=${B} generated codes`);
+      }
+    }
+  });
+
+  test('traces match the step traces', () => {
+    const { config, params } = tinySashimi({ pool: [2, 2], downBlocks: 1, centerBlocks: 1, upBlocks: 1, selective: { down: [true, false], center: true, up: false } });
+    const B = 2;
+    const L = 8;
+    const codes = randomCodes(new Rng(12), L * B, config.vocabSize);
+    const traces = sashimiTracesRef(config, params, codes, B);
+    const state = createSashimiState(config, B);
+    const stepped: SashimiStepTraces = traces.map(() => []);
+    for (let t = 0; t < L; t++) sashimiStep(config, params, codes.slice(t * B, (t + 1) * B), state, stepped);
+    assert.deepEqual(traces.map((trace) => trace.stride), [1, 2, 4, 2, 1]);
+    for (const trace of traces) {
+      const rows = L / trace.stride;
+      assert.equal(stepped[trace.block].length, rows, `block ${trace.block} steps`);
+      for (const kind of ['delta', 'gate', 'stateNorm'] as const) {
+        assert.equal(trace[kind].length, rows * B * trace.channels, `block ${trace.block} ${kind} length`);
+        const joined = new Float32Array(rows * B * trace.channels);
+        stepped[trace.block].forEach((step, row) => joined.set(step[kind], row * B * trace.channels));
+        assertClose(trace[kind], joined, STEP_TOLERANCE, `block ${trace.block} ${kind}`);
+      }
+    }
+  });
 });
+
+/** Asserts that two U-Net states agree: every block's conv and SSM state, both pooling buffers of every level, and the time. */
+function assertSameState(actual: SashimiState, expected: SashimiState, what: string): void {
+  assert.equal(actual.time, expected.time, `${what}: time`);
+  assert.equal(actual.blocks.length, expected.blocks.length, `${what}: block count`);
+  actual.blocks.forEach((block, i) => {
+    assertClose(block.conv, expected.blocks[i].conv, STEP_TOLERANCE, `${what}: block ${i} conv state`);
+    assertClose(block.ssm, expected.blocks[i].ssm, STEP_TOLERANCE, `${what}: block ${i} SSM state`);
+  });
+  actual.down.forEach((buffer, s) => assertClose(buffer, expected.down[s], STEP_TOLERANCE, `${what}: level ${s} down buffer`));
+  actual.up.forEach((buffer, s) => assertClose(buffer, expected.up[s], STEP_TOLERANCE, `${what}: level ${s} up buffer`));
+}
