@@ -1,7 +1,8 @@
 // `mamba-audio inspect CLIP`: runs a model over a span of a clip and records its
 // selectivity traces: delta, the gate silu(z) and the SSM state norm, per layer and
 // channel. It writes them to a JSON or safetensors file and draws them as heatmaps under
-// the waveform in a PNG.
+// the waveform in a PNG. For a SaShiMi U-Net the layers are its blocks in forward order,
+// and a block at a level with stride r has one row per r samples, drawn over those samples.
 import { existsSync } from 'node:fs';
 import { stat, writeFile } from 'node:fs/promises';
 import { basename, extname } from 'node:path';
@@ -14,7 +15,10 @@ import { prepareCodes } from '../../audio/prepare';
 import type { GpuContext } from '../../gpu/context';
 import { CheckpointError, type Checkpoint } from '../../gpu/model/checkpoint';
 import { innerWidth, type ModelConfig } from '../../gpu/model/config';
+import type { ParameterMap } from '../../gpu/model/init';
 import { MambaLM } from '../../gpu/model/lm';
+import { poolProduct, sashimiLevels, sashimiStageList, stageBlocks } from '../../gpu/model/sashimi-config';
+import { SashimiLM } from '../../gpu/model/sashimi-lm';
 import { SafetensorsError } from '../../gpu/model/safetensors';
 import { createNodeContext } from '../../gpu/node';
 import { UsageError, type ParsedArgs } from '../args';
@@ -42,11 +46,24 @@ interface SpanRequest {
 /**
  * Returns the maximum time steps of one forward pass of this model on this device. The
  * widest activation (x_proj output, [x | z] or the logits) must fit in one storage binding.
+ * A U-Net level with stride r has L / r rows of its own widths, and the result is a
+ * multiple of the pool product.
  */
 export function maxWindowSamples(ctx: GpuContext, config: ModelConfig): number {
-  const DI = innerWidth(config);
-  const widestColumns = Math.max(config.dModel, 2 * DI, config.dtRank + 2 * config.dState, config.vocabSize);
-  return Math.floor(ctx.limits.maxStorageBufferBindingSize / (4 * widestColumns));
+  const limit = ctx.limits.maxStorageBufferBindingSize;
+  if (config.backbone !== 'sashimi') {
+    const DI = innerWidth(config);
+    const widestColumns = Math.max(config.dModel, 2 * DI, config.dtRank + 2 * config.dState, config.vocabSize);
+    return Math.floor(limit / (4 * widestColumns));
+  }
+  let samples = Infinity;
+  for (const level of sashimiLevels(config)) {
+    const DI = config.expand * level.dModel;
+    const widestColumns = Math.max(level.dModel, 2 * DI, config.dtRank + 2 * config.dState, level.level === 0 ? config.vocabSize : 0);
+    samples = Math.min(samples, Math.floor(limit / (4 * widestColumns)) * level.stride);
+  }
+  const product = poolProduct(config);
+  return Math.floor(samples / product) * product;
 }
 
 /**
@@ -96,9 +113,6 @@ async function loadModel(args: ParsedArgs): Promise<{ path: string; checkpoint: 
   if (checkpoint.config.encoding === 'tokens') {
     throw new CheckpointError(`${path}: the model was trained on tokens, not audio, so it cannot inspect a clip`);
   }
-  if (checkpoint.config.backbone === 'sashimi') {
-    throw new CheckpointError(`${path}: the model is a SaShiMi U-Net, and inspect records selectivity traces only for flat models`);
-  }
   return { path, checkpoint };
 }
 
@@ -125,31 +139,82 @@ function spanOf(args: ParsedArgs, clipSamples: number, sampleRateHz: number, io:
   return { startSample, sampleCount: Math.min(requested, available) };
 }
 
+/** A model that records traces over one window, flat or U-Net. */
+interface WindowTracer {
+  /** Per layer: its channels, the samples each trace row covers, and its name in the PNG. */
+  layers: Array<Required<Pick<LayerTraceRows, 'channels' | 'samplesPerRow' | 'label'>>>;
+  /** Runs one window of codes; each layer's traces have ceil(codes / samplesPerRow) rows. */
+  trace(codes: Uint32Array): Promise<Array<Pick<LayerTraceRows, 'delta' | 'gate' | 'stateNorm'>>>;
+  destroy(): void;
+}
+
+function flatTracer(ctx: GpuContext, config: ModelConfig, params: ParameterMap): WindowTracer {
+  const lm = new MambaLM(ctx, config, params);
+  const channels = innerWidth(config);
+  return {
+    layers: Array.from({ length: config.nLayers }, (_, layer) => ({ channels, samplesPerRow: 1, label: `layer ${layer}` })),
+    trace: (codes) => lm.inspect(codes, 1),
+    destroy: () => lm.destroy(),
+  };
+}
+
+/**
+ * Traces a U-Net. Its forward needs a multiple of the pool product, so a window is padded
+ * with the mid-scale code. Each level is causal, so the padding changes only a level's
+ * last row when that row covers samples past the window.
+ */
+function sashimiTracer(ctx: GpuContext, config: ModelConfig, params: ParameterMap): WindowTracer {
+  const lm = new SashimiLM(ctx, config, params);
+  const product = poolProduct(config);
+  const levels = sashimiLevels(config);
+  const layers = sashimiStageList(config).flatMap((stage) =>
+    stageBlocks(stage).map((block) => {
+      const stride = levels[stage.level].stride;
+      const name = block.prefix.replace(/^backbone\./, '');
+      return { channels: config.expand * block.dModel, samplesPerRow: stride, label: stride > 1 ? `${name} (${stride} samples per row)` : name };
+    }),
+  );
+  return {
+    layers,
+    async trace(codes) {
+      const padded = new Uint32Array(Math.ceil(codes.length / product) * product).fill(Math.floor(config.vocabSize / 2));
+      padded.set(codes);
+      const traces = await lm.inspect(padded, 1);
+      return traces.map((trace) => {
+        const keep = Math.ceil(codes.length / trace.stride) * trace.channels;
+        return { delta: trace.delta.subarray(0, keep), gate: trace.gate.subarray(0, keep), stateNorm: trace.stateNorm.subarray(0, keep) };
+      });
+    },
+    destroy: () => lm.destroy(),
+  };
+}
+
 /**
  * Runs the model over each window and returns every layer's traces over the whole span,
- * (sampleCount, DI) each, keeping only the rows each window is responsible for.
+ * (ceil(sampleCount / samplesPerRow), channels) each, keeping only the rows each window is
+ * responsible for. For a U-Net every window starts a whole number of pool products after
+ * the span start, so each level's rows stay on one grid.
  */
-async function traceSpan(ctx: GpuContext, model: MambaLM, codes: Uint8Array, span: SpanRequest, windows: TraceWindow[], io: CliIo): Promise<LayerTraceRows[]> {
-  const DI = innerWidth(model.config);
-  const layers: LayerTraceRows[] = Array.from({ length: model.config.nLayers }, () => ({
-    delta: new Float32Array(span.sampleCount * DI),
-    gate: new Float32Array(span.sampleCount * DI),
-    stateNorm: new Float32Array(span.sampleCount * DI),
-  }));
+async function traceSpan(ctx: GpuContext, tracer: WindowTracer, codes: Uint8Array, span: SpanRequest, windows: TraceWindow[], io: CliIo): Promise<LayerTraceRows[]> {
+  const layers: LayerTraceRows[] = tracer.layers.map((layer) => {
+    const size = Math.ceil(span.sampleCount / layer.samplesPerRow) * layer.channels;
+    return { ...layer, delta: new Float32Array(size), gate: new Float32Array(size), stateNorm: new Float32Array(size) };
+  });
 
   for (let index = 0; index < windows.length; index++) {
     const window = windows[index];
     if (windows.length > 1) io.stderr(`window ${index + 1}/${windows.length}: samples ${window.runFromSample} to ${window.endSample}\n`);
     const inputs = Uint32Array.from(codes.subarray(window.runFromSample, window.endSample));
-    const traces = await model.inspect(inputs, 1);
+    const traces = await tracer.trace(inputs);
     const errors = ctx.takeErrors();
     if (errors.length > 0) throw new Error(`WebGPU reported errors during the forward pass: ${errors.join('; ')}`);
 
-    const skipRows = window.keepFromSample - window.runFromSample;
-    const targetRow = window.keepFromSample - span.startSample;
     for (let layer = 0; layer < layers.length; layer++) {
+      const { channels, samplesPerRow } = tracer.layers[layer];
+      const skipRows = (window.keepFromSample - window.runFromSample) / samplesPerRow;
+      const targetRow = (window.keepFromSample - span.startSample) / samplesPerRow;
       for (const kind of TRACE_KINDS) {
-        layers[layer][kind].set(traces[layer][kind].subarray(skipRows * DI), targetRow * DI);
+        layers[layer][kind].set(traces[layer][kind].subarray(skipRows * channels), targetRow * channels);
       }
     }
   }
@@ -159,7 +224,9 @@ async function traceSpan(ctx: GpuContext, model: MambaLM, codes: Uint8Array, spa
 async function writePng(pngPath: string, record: TraceRecord, clipName: string, widthPx: number): Promise<{ width: number; height: number; sidecar: string }> {
   const startSec = record.startSample / record.sampleRateHz;
   const durationSec = record.sampleCount / record.sampleRateHz;
-  const title = `${clipName}  ${startSec.toFixed(3)}-${(startSec + durationSec).toFixed(3)} s  model ${basename(record.modelPath)}: ${record.layers.length} layers, DI ${record.channels}`;
+  const widths = [...new Set(record.layers.map((layer) => layer.channels ?? record.channels))];
+  const shape = record.config.backbone === 'sashimi' ? `SaShiMi U-Net, ${record.layers.length} blocks, DI ${widths.join('/')}` : `${record.layers.length} layers, DI ${record.channels}`;
+  const title = `${clipName}  ${startSec.toFixed(3)}-${(startSec + durationSec).toFixed(3)} s  model ${basename(record.modelPath)}: ${shape}`;
   const { image, layout } = renderInspection(
     { peaks: record.peaks, layers: record.layers, timeSteps: record.sampleCount, channels: record.channels, startSec, durationSec, title },
     widthPx,
@@ -207,7 +274,11 @@ export const inspectCommand: Command = {
     "bands' positions and colour ranges to FILE.bands.json beside it.\n" +
     'Spans longer than --window samples run in several forward passes. Each pass after the\n' +
     'first starts --overlap samples early so that its states are warm. The traces near its\n' +
-    'start are approximate when the model remembers longer than the overlap.',
+    'start are approximate when the model remembers longer than the overlap.\n' +
+    'A SaShiMi U-Net is traced block by block. A block at a level with stride r (the product\n' +
+    'of the pool factors above it) has one row per r samples, which the PNG draws over those\n' +
+    "r samples and the file lists in its layerInfo; --window, --overlap and --hop (above 1)\n" +
+    "must then be multiples of the pool product.",
   options: [
     { name: 'model', short: 'm', valueName: 'FILE', description: 'checkpoint .safetensors (default: assets/default-model.safetensors when it exists)' },
     { name: 'start', valueName: 'SEC', description: 'start of the span in seconds from the start of the clip (default 0)' },
@@ -217,7 +288,7 @@ export const inspectCommand: Command = {
     { name: 'width', valueName: 'PX', description: `width of the PNG and number of peak buckets, in pixels (default ${DEFAULT_WIDTH_PX})` },
     { name: 'hop', valueName: 'SAMPLES', description: 'rows of --out are means over this many samples (default 1: every sample)' },
     { name: 'window', valueName: 'SAMPLES', description: `maximum samples per forward pass (default ${DEFAULT_WINDOW_SAMPLES}, lower when the device limits need it)` },
-    { name: 'overlap', valueName: 'SAMPLES', description: `samples run before each later window to warm its states (default ${DEFAULT_OVERLAP_SAMPLES})` },
+    { name: 'overlap', valueName: 'SAMPLES', description: `samples run before each later window to warm its states (default ${DEFAULT_OVERLAP_SAMPLES}, rounded up to a multiple of a U-Net's pool product)` },
   ],
   positionals: [{ name: 'CLIP', description: 'audio file (WAV, FLAC, MP3, Ogg Vorbis)' }],
 
@@ -227,7 +298,7 @@ export const inspectCommand: Command = {
     const widthPx = args.number('width', { integer: true, min: 16, max: 32768 }) ?? DEFAULT_WIDTH_PX;
     const hopSamples = args.number('hop', { integer: true, min: 1 }) ?? 1;
     const windowOption = args.number('window', { integer: true, min: 16 });
-    const overlapSamples = args.number('overlap', { integer: true, min: 0 }) ?? DEFAULT_OVERLAP_SAMPLES;
+    const overlapOption = args.number('overlap', { integer: true, min: 0 });
 
     let model: { path: string; checkpoint: Checkpoint };
     try {
@@ -244,22 +315,34 @@ export const inspectCommand: Command = {
     for (const warning of prepared.warnings) io.stderr(`warning: ${basename(clipPath)}: ${warning}\n`);
     const span = spanOf(args, prepared.codes.length, config.sampleRateHz, io);
 
+    const unet = config.backbone === 'sashimi';
+    const product = poolProduct(config);
+    const overlapSamples = overlapOption ?? Math.ceil(DEFAULT_OVERLAP_SAMPLES / product) * product;
+    if (unet) {
+      // Each window must start on every level's row grid, and hop rows must be whole level rows.
+      const fix = `this U-Net's pool factors [${config.sashimi!.pool}] multiply to ${product}`;
+      if (windowOption !== undefined && windowOption % product !== 0) throw new UsageError(`--window ${windowOption} must be a multiple of ${product}, because ${fix}`);
+      if (overlapSamples % product !== 0) throw new UsageError(`--overlap ${overlapSamples} must be a multiple of ${product}, because ${fix}; e.g. --overlap ${Math.ceil(overlapSamples / product) * product}`);
+      if (hopSamples > 1 && hopSamples % product !== 0) throw new UsageError(`--hop ${hopSamples} must be 1 or a multiple of ${product}, because ${fix}`);
+    }
+
     const ctx = await createNodeContext();
-    const lm = new MambaLM(ctx, config, params);
+    const tracer = unet ? sashimiTracer(ctx, config, params) : flatTracer(ctx, config, params);
     try {
       const deviceMax = maxWindowSamples(ctx, config);
       if (windowOption !== undefined && windowOption > deviceMax) {
         throw new UsageError(`--window ${windowOption} is too large: this model's activations fit one storage binding of this device for at most ${deviceMax} samples; use --window ${deviceMax} or less`);
       }
-      const windowSamples = windowOption ?? Math.min(DEFAULT_WINDOW_SAMPLES, deviceMax);
+      const windowSamples = windowOption ?? Math.floor(Math.min(DEFAULT_WINDOW_SAMPLES, deviceMax) / product) * product;
       if (overlapSamples >= windowSamples) throw new UsageError(`--overlap ${overlapSamples} must be below the window of ${windowSamples} samples`);
       const windows = planWindows(span.startSample, span.sampleCount, windowSamples, overlapSamples);
 
+      const channels = unet ? [...new Set(tracer.layers.map((layer) => layer.channels))].join('/') : String(innerWidth(config));
       io.stderr(
         `inspect: ${(span.sampleCount / config.sampleRateHz).toFixed(3)} s (${span.sampleCount} samples) of ${basename(clipPath)} from ` +
-          `${(span.startSample / config.sampleRateHz).toFixed(3)} s; ${config.nLayers} layers x ${innerWidth(config)} channels; adapter: ${ctx.info.adapterName}\n`,
+          `${(span.startSample / config.sampleRateHz).toFixed(3)} s; ${config.nLayers} ${unet ? 'blocks' : 'layers'} x ${channels} channels; adapter: ${ctx.info.adapterName}\n`,
       );
-      const layers = await traceSpan(ctx, lm, prepared.codes, span, windows, io);
+      const layers = await traceSpan(ctx, tracer, prepared.codes, span, windows, io);
 
       const record: TraceRecord = {
         clipPath,
@@ -287,7 +370,7 @@ export const inspectCommand: Command = {
         io.stderr(`heatmap: ${pngPath} (${written.width} x ${written.height} px), bands described in ${written.sidecar}\n`);
       }
     } finally {
-      lm.destroy();
+      tracer.destroy();
       ctx.destroy();
     }
     return EXIT_OK;

@@ -11,20 +11,34 @@ import { writeColor } from './colormap';
 export type TraceKind = 'delta' | 'gate' | 'stateNorm';
 export const TRACE_KINDS: readonly TraceKind[] = ['delta', 'gate', 'stateNorm'];
 
-/** One layer's traces for a single sequence, each (L, DI) with row t = time step t. */
+/**
+ * One layer's traces for a single sequence, each (rows, DI). Row k covers time steps
+ * [k * samplesPerRow, (k + 1) * samplesPerRow), so rows = ceil(L / samplesPerRow).
+ */
 export interface LayerTraceRows {
   delta: Float32Array;
   gate: Float32Array;
   stateNorm: Float32Array;
+  /** Channels of this layer when they differ between layers (the levels of a U-Net); default HeatmapInput.channels. */
+  channels?: number;
+  /** Time steps per row, e.g. the stride of a U-Net level; default 1. */
+  samplesPerRow?: number;
+  /** Name in band titles, e.g. "center.layers.0"; default "layer i". */
+  label?: string;
+}
+
+/** Returns the channels of a layer's traces. */
+export function layerChannels(layer: LayerTraceRows, fallback: number): number {
+  return layer.channels ?? fallback;
 }
 
 export interface HeatmapInput {
   /** One min/max bucket per pixel column, from computePeaks over the same samples as the traces. */
   peaks: Peaks;
   layers: LayerTraceRows[];
-  /** Time steps L, the rows of every trace. */
+  /** Time steps L, the rows of every trace whose samplesPerRow is 1. */
   timeSteps: number;
-  /** Channels DI, the columns of every trace. */
+  /** Channels DI, the columns of every trace without its own `channels`. */
   channels: number;
   startSec: number;
   durationSec: number;
@@ -37,7 +51,11 @@ export interface HeatmapInput {
 /** Position and colour scale of one heatmap band, as written to the PNG's sidecar. */
 export interface BandDescription {
   layer: number;
+  /** The layer's name in the band title. */
+  label: string;
   kind: TraceKind;
+  /** Time steps per trace row; above 1 for the inner levels of a U-Net. */
+  samplesPerRow: number;
   /** Top pixel row of the heatmap (below its label strip) and its height in pixels. */
   y: number;
   height: number;
@@ -104,13 +122,20 @@ export function columnRows(column: number, columns: number, rows: number): [numb
   return [from, to];
 }
 
-/** Returns the mean of each channel over each pixel column's rows, as (columns, channels). */
-export function columnMeans(trace: Float32Array, rows: number, channels: number, columns: number): Float32Array {
+/**
+ * Returns the mean of each channel over each pixel column's rows, as (columns, channels).
+ * With samplesPerRow > 1 the columns split `timeSteps` time steps, and a column averages
+ * the rows that cover its time steps, so coarse rows line up with the time axis.
+ */
+export function columnMeans(trace: Float32Array, rows: number, channels: number, columns: number, samplesPerRow = 1, timeSteps = rows * samplesPerRow): Float32Array {
   if (trace.length !== rows * channels) throw new RangeError(`columnMeans: ${trace.length} values are not ${rows} rows of ${channels} channels`);
+  if (rows !== Math.ceil(timeSteps / samplesPerRow)) throw new RangeError(`columnMeans: ${rows} rows of ${samplesPerRow} time steps do not cover ${timeSteps} time steps`);
   const means = new Float32Array(columns * channels);
   const sums = new Float64Array(channels);
   for (let column = 0; column < columns; column++) {
-    const [from, to] = columnRows(column, columns, rows);
+    const [firstStep, endStep] = columnRows(column, columns, timeSteps);
+    const from = Math.floor(firstStep / samplesPerRow);
+    const to = Math.max(from + 1, Math.ceil(endStep / samplesPerRow));
     sums.fill(0);
     for (let row = from; row < to; row++) {
       const offset = row * channels;
@@ -155,15 +180,17 @@ export function tickStepSec(minSpacingSec: number): number {
 
 /** Computes the band positions for an image of the given width. */
 function planLayout(input: HeatmapInput, width: number): HeatmapLayout {
-  const pxPerChannel = input.pxPerChannel ?? Math.max(1, Math.ceil(64 / input.channels));
-  const bandHeight = input.channels * pxPerChannel;
   const bands: BandDescription[] = [];
   let y = HEADER_HEIGHT + WAVEFORM_HEIGHT + TIME_AXIS_HEIGHT;
   for (let layer = 0; layer < input.layers.length; layer++) {
+    const channels = layerChannels(input.layers[layer], input.channels);
+    const pxPerChannel = input.pxPerChannel ?? Math.max(1, Math.ceil(64 / channels));
+    const bandHeight = channels * pxPerChannel;
     y += LAYER_GAP;
     for (const kind of TRACE_KINDS) {
       y += LABEL_HEIGHT;
-      bands.push({ layer, kind, y, height: bandHeight, pxPerChannel, scale: kind === 'delta' ? 'log10' : 'linear', low: NaN, high: NaN, min: NaN, max: NaN });
+      const { label = `layer ${layer}`, samplesPerRow = 1 } = input.layers[layer];
+      bands.push({ layer, label, kind, samplesPerRow, y, height: bandHeight, pxPerChannel, scale: kind === 'delta' ? 'log10' : 'linear', low: NaN, high: NaN, min: NaN, max: NaN });
       y += bandHeight;
     }
   }
@@ -222,9 +249,12 @@ function drawLegend(image: RgbaImage, input: HeatmapInput, samplesPerColumn: num
  * Paints one band: the column means of a trace, normalised to the band's own percentile
  * range. Fills in the band's low, high, min and max.
  */
-function drawBand(image: RgbaImage, band: BandDescription, trace: Float32Array, input: HeatmapInput): void {
-  const { channels, timeSteps } = input;
-  const means = columnMeans(trace, timeSteps, channels, image.width);
+function drawBand(image: RgbaImage, band: BandDescription, input: HeatmapInput): void {
+  const layer = input.layers[band.layer];
+  const trace = layer[band.kind];
+  const channels = layerChannels(layer, input.channels);
+  const samplesPerRow = layer.samplesPerRow ?? 1;
+  const means = columnMeans(trace, trace.length / channels, channels, image.width, samplesPerRow, input.timeSteps);
   if (band.scale === 'log10') for (let i = 0; i < means.length; i++) means[i] = Math.log10(means[i]);
   const range = robustRange(means, CLIP_FRACTION);
   Object.assign(band, range);
@@ -243,7 +273,7 @@ function drawBand(image: RgbaImage, band: BandDescription, trace: Float32Array, 
     }
   }
 
-  const title = `layer ${band.layer} ${KIND_TITLES[band.kind]}${band.scale === 'log10' ? ' (log10)' : ''}`;
+  const title = `${band.label} ${KIND_TITLES[band.kind]}${band.scale === 'log10' ? ' (log10)' : ''}`;
   const rangeText = `dark ${formatValue(range.low)}  bright ${formatValue(range.high)}  (min ${formatValue(range.min)}, max ${formatValue(range.max)})`;
   drawText(image, title, 4, band.y - LABEL_HEIGHT + 2, TEXT_COLOR);
   drawText(image, rangeText, 4 + textWidth(title) + 18, band.y - LABEL_HEIGHT + 2, DIM_TEXT);
@@ -260,6 +290,6 @@ export function renderInspection(input: HeatmapInput, width: number): HeatmapIma
   drawLegend(image, input, layout.samplesPerColumn);
   drawWaveform(image, input.peaks, layout.waveform.y, layout.waveform.height);
   drawTimeAxis(image, input.startSec, input.durationSec, layout.timeAxis.y);
-  for (const band of layout.bands) drawBand(image, band, input.layers[band.layer][band.kind], input);
+  for (const band of layout.bands) drawBand(image, band, input);
   return { image, layout };
 }

@@ -1,7 +1,9 @@
 // Writes the inspector's traces to a file: JSON for reading anywhere, or safetensors for
 // the exact float32 values at a fraction of the size. Both hold, per layer, delta, gate
 // and state norm as (rows, DI) with row i at clip sample startSample + i * hopSamples, the
-// time axis in samples and seconds, and the waveform's min/max peaks.
+// time axis in samples and seconds, and the waveform's min/max peaks. A U-Net's layers are
+// its blocks, and a block at a level with stride r has rows of max(hopSamples, r) samples
+// and its level's DI, both listed per layer in the metadata's layerInfo.
 import { createWriteStream } from 'node:fs';
 import { rename, rm } from 'node:fs/promises';
 import { once } from 'node:events';
@@ -32,14 +34,47 @@ export interface TraceRecord {
   startSample: number;
   /** Traced samples L. */
   sampleCount: number;
-  /** Channels DI of every trace. */
+  /** Channels DI of every trace without its own `channels` (a U-Net's level-0 width). */
   channels: number;
   /** Samples averaged into one row of the file. */
   hopSamples: number;
   windows: TraceWindow[];
   peaks: Peaks;
-  /** Per layer, full resolution (L, DI). */
+  /** Per layer, full resolution: (L, DI), or (ceil(L / r), DI_s) for a U-Net block whose level has stride r. */
   layers: LayerTraceRows[];
+}
+
+/** Shape and time grid of one layer's rows in the file, written to the metadata as layerInfo. */
+export interface LayerRowInfo {
+  layer: number;
+  label: string;
+  channels: number;
+  /** Clip samples per file row: row i starts at startSample + i * samplesPerRow. */
+  samplesPerRow: number;
+  rows: number;
+}
+
+/**
+ * Returns each layer's file rows: hopSamples rows pooled from full resolution, or, for a
+ * layer whose own rows cover r samples, max(hopSamples, r) samples per row. hopSamples must
+ * be a multiple of r where it is larger.
+ */
+export function layerRowInfo(record: Pick<TraceRecord, 'layers' | 'channels' | 'sampleCount' | 'hopSamples'>): LayerRowInfo[] {
+  return record.layers.map((layer, index) => {
+    const stride = layer.samplesPerRow ?? 1;
+    if (record.hopSamples > stride && record.hopSamples % stride !== 0) {
+      throw new RangeError(`layer ${index} has rows of ${stride} samples, which a hop of ${record.hopSamples} samples does not split into whole rows; use a hop that is a multiple of ${stride}`);
+    }
+    const samplesPerRow = Math.max(stride, record.hopSamples);
+    return { layer: index, label: layer.label ?? `layer ${index}`, channels: layer.channels ?? record.channels, samplesPerRow, rows: Math.ceil(record.sampleCount / samplesPerRow) };
+  });
+}
+
+/** Returns the file rows of one trace of a layer, (info.rows, info.channels). */
+function fileRows(record: TraceRecord, info: LayerRowInfo, trace: Float32Array): Float32Array {
+  const stride = record.layers[info.layer].samplesPerRow ?? 1;
+  const ownRows = Math.ceil(record.sampleCount / stride);
+  return poolRows(trace, ownRows, info.channels, info.samplesPerRow / stride);
 }
 
 /** Returns the mean of each block of `hop` rows of a (rows, channels) trace; the last block may be shorter. */
@@ -76,6 +111,7 @@ export function formatFloat32(value: number): string {
 }
 
 function metadataOf(record: TraceRecord, rows: number) {
+  const layerInfo = layerRowInfo(record);
   return {
     format: TRACE_FILE_FORMAT,
     clip: record.clipPath,
@@ -90,6 +126,7 @@ function metadataOf(record: TraceRecord, rows: number) {
     rows,
     channels: record.channels,
     layers: record.layers.length,
+    layerInfo,
     windows: record.windows,
   };
 }
@@ -122,7 +159,6 @@ async function writeStreamAtomically(path: string, body: (write: (chunk: string)
  */
 export async function writeTraceJson(path: string, record: TraceRecord): Promise<void> {
   const rows = Math.ceil(record.sampleCount / record.hopSamples);
-  const { channels } = record;
   const time = timeAxis(record);
   const numbers = (values: ArrayLike<number>) => Array.from(values, formatFloat32).join(',');
 
@@ -132,13 +168,14 @@ export async function writeTraceJson(path: string, record: TraceRecord): Promise
     await write(header.slice(0, header.lastIndexOf('"peaks":null')));
     await write(`"peaks":{"buckets":${record.peaks.min.length},"framesPerBucket":${record.peaks.framesPerBucket},`);
     await write(`"min":[${numbers(record.peaks.min)}],"max":[${numbers(record.peaks.max)}]},"traces":[`);
-    for (let layer = 0; layer < record.layers.length; layer++) {
-      await write(`${layer === 0 ? '' : ','}{"layer":${layer}`);
+    for (const info of layerRowInfo(record)) {
+      const { layer, channels } = info;
+      await write(`${layer === 0 ? '' : ','}{"layer":${layer},"label":${JSON.stringify(info.label)},"samplesPerRow":${info.samplesPerRow},"channels":${channels}`);
       for (const kind of TRACE_KINDS) {
-        const pooled = poolRows(record.layers[layer][kind], record.sampleCount, channels, record.hopSamples);
+        const pooled = fileRows(record, info, record.layers[layer][kind]);
         await write(`,"${kind}":[`);
         let chunk = '';
-        for (let row = 0; row < rows; row++) {
+        for (let row = 0; row < info.rows; row++) {
           chunk += `${row === 0 ? '' : ','}[${numbers(pooled.subarray(row * channels, (row + 1) * channels))}]`;
           if (chunk.length > 1 << 20) {
             await write(chunk);
@@ -154,24 +191,24 @@ export async function writeTraceJson(path: string, record: TraceRecord): Promise
 }
 
 /**
- * Returns the record as safetensors: tensors `layers.<i>.<kind>` (rows, DI), `time.samples`,
+ * Returns the record as safetensors: tensors `layers.<i>.<kind>` (rows, DI), with rows and DI
+ * per layer as layerInfo lists them, `time.samples`,
  * `time.seconds` (rows) and `peaks.min`, `peaks.max` (buckets), all F32, with the metadata
  * as JSON strings. Sample indices are exact in F32 up to 2^24 (17 minutes at 16 kHz);
  * the metadata's startSample is exact at any length.
  */
 export function encodeTraceSafetensors(record: TraceRecord): Uint8Array {
   const rows = Math.ceil(record.sampleCount / record.hopSamples);
-  const { channels } = record;
   const time = timeAxis(record);
   const tensors = new Map<string, SafetensorsTensor>();
   tensors.set('time.samples', { shape: [rows], data: Float32Array.from(time.samples) });
   tensors.set('time.seconds', { shape: [rows], data: Float32Array.from(time.seconds) });
   tensors.set('peaks.min', { shape: [record.peaks.min.length], data: record.peaks.min });
   tensors.set('peaks.max', { shape: [record.peaks.max.length], data: record.peaks.max });
-  for (let layer = 0; layer < record.layers.length; layer++) {
+  for (const info of layerRowInfo(record)) {
     for (const kind of TRACE_KINDS) {
-      const data = poolRows(record.layers[layer][kind], record.sampleCount, channels, record.hopSamples);
-      tensors.set(`layers.${layer}.${kind}`, { shape: [rows, channels], data });
+      const data = fileRows(record, info, record.layers[info.layer][kind]);
+      tensors.set(`layers.${info.layer}.${kind}`, { shape: [info.rows, info.channels], data });
     }
   }
   const metadata: Record<string, string> = {};

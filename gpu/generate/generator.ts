@@ -32,7 +32,12 @@ export type { LayerState } from '../reference/step';
 /** Codes of one stream: bytes for vocabularies of up to 256 classes, else u32. */
 export type CodeArray = Uint8Array | Uint32Array;
 
-/** Selectivity traces of one chunk: per layer, (length, B, DI) time-major. */
+/**
+ * Selectivity traces of one chunk: per layer, (rows, B, DI) time-major. For a flat model
+ * row t is sample t of the chunk. For a SaShiMi U-Net, "layer" is a block in forward order
+ * and DI its level's inner width. A level with stride r steps only on every r-th sample,
+ * so a block has one row per step its level took during the chunk.
+ */
 export interface ChunkTraces {
   /** delta after softplus. */
   delta: Float32Array[];
@@ -40,6 +45,8 @@ export interface ChunkTraces {
   gate: Float32Array[];
   /** L2 norm over n of the SSM state after the step. */
   stateNorm: Float32Array[];
+  /** U-Nets only: per block, the chunk-relative index of the sample whose step produced each row. */
+  stepSamples?: Uint32Array[];
 }
 
 export interface GeneratorOptions {

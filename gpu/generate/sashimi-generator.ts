@@ -21,7 +21,8 @@ import { poolParameterNames, sashimiLevels, sashimiStageList, stageBlocks, type 
 import type { SashimiState } from '../reference/sashimi';
 import type { LayerState } from '../reference/step';
 import type { BackboneGenerator } from './backbone';
-import type { CodeArray, GenerateOptions, GenerateResult } from './generator';
+import { selectivityOf } from '../model/sashimi-capture';
+import type { ChunkTraces, CodeArray, GenerateOptions, GenerateResult } from './generator';
 import { validateSampling } from './sampler';
 
 /** Samples recorded between two waits on the GPU, which bounds how far the CPU runs ahead. */
@@ -32,6 +33,8 @@ const STEP_PIECE = 256;
 /** Recurrent state and weights of one block. */
 interface BlockState {
   block: BackboneBlock;
+  /** Level of the block's stage. */
+  level: number;
   conv: Tensor;
   /** (1, B, DI, N): the scan's single state slot. */
   ssm: Tensor;
@@ -58,7 +61,16 @@ interface LevelTensors {
   delta: Tensor;
   y: Tensor;
   blockOut: Tensor;
+  /** (B, DI): ||h|| after this step, written only while generate() records traces. */
+  stateNorm: Tensor | null;
 }
+
+/**
+ * Traces of one chunk per block, each (capacity rows, TRACE_PARTS * B * DI): row k contains
+ * the raw dt_proj output (B, DI), in_proj's [x | z] (B, 2 DI) and ||h|| (B, DI) of the
+ * block's k-th step in the chunk.
+ */
+const TRACE_PARTS = 4;
 
 export class SashimiGenerator implements BackboneGenerator {
   private readonly params = new Map<string, Tensor>();
@@ -77,6 +89,12 @@ export class SashimiGenerator implements BackboneGenerator {
   private stepInputs: Tensor | null = null;
   private stepLogits: Tensor | null = null;
   private chunkCodes: Tensor | null = null;
+  /** Per block, the chunk's traces (see TRACE_PARTS); null until generate() records traces. */
+  private traceBuffers: Tensor[] | null = null;
+  /** While generate() records traces: per level, the chunk-relative sample index of each step taken in the chunk. */
+  private traceSteps: number[][] | null = null;
+  /** Chunk-relative index of the sample being fed, while traces are recorded. */
+  private traceSample = 0;
   /** Samples consumed since reset(): the step counter of level 0. */
   private time = 0;
   private generated = 0;
@@ -106,13 +124,15 @@ export class SashimiGenerator implements BackboneGenerator {
       this.params.set(spec.name, ctx.tensor(spec.name, spec.shape, data));
     }
     const { dState: N, dConv: K } = config;
-    this.blockStates = stages.flatMap(stageBlocks).map((block) => {
+    const blocks = stages.flatMap((stage) => stageBlocks(stage).map((block) => ({ block, level: stage.level })));
+    this.blockStates = blocks.map(({ block, level }) => {
       const DI = config.expand * block.dModel;
       const names = blockParameterNames(block.prefix);
       const channel = ctx.tensor(`${block.prefix} channel parameters`, [DI, N + 2]);
       encodeScanPack(ctx, { DI, N, aLog: this.param(names.aLog), D: this.param(names.D), deltaBias: this.param(names.dtProjBias), channel });
       return {
         block,
+        level,
         conv: ctx.tensor(`${block.prefix} conv state`, [batch, DI, K]),
         ssm: ctx.tensor(`${block.prefix} SSM state`, [1, batch, DI, N]),
         channel,
@@ -154,6 +174,7 @@ export class SashimiGenerator implements BackboneGenerator {
       delta: ctx.tensor(name('delta'), [B, DI]),
       y: ctx.tensor(name('y'), [B, DI]),
       blockOut: ctx.tensor(name('block output'), [B, D]),
+      stateNorm: null,
     };
   }
 
@@ -263,7 +284,6 @@ export class SashimiGenerator implements BackboneGenerator {
     if (!Number.isInteger(samples) || samples < 0) throw new RangeError(`generate: samples = ${samples} must be a non-negative integer`);
     if (!Number.isInteger(chunkSamples) || chunkSamples < 1) throw new RangeError(`generate: chunkSamples = ${chunkSamples} must be a positive integer`);
     if (!Number.isInteger(options.seed) || options.seed < 0 || options.seed > 0xffffffff) throw new RangeError(`generate: seed = ${options.seed} must be a u32`);
-    if (options.traces) throw new Error('generate: selectivity traces are recorded only by the flat generator');
     const startCode = options.startCode ?? Math.floor(this.V / 2);
     if (!this.logitsPending) await this.step(new Array(this.batch).fill(startCode));
 
@@ -271,6 +291,7 @@ export class SashimiGenerator implements BackboneGenerator {
       const { ctx, batch: B, V } = this;
       const capacity = Math.min(chunkSamples, Math.max(samples, 1));
       this.chunkCodes = this.ensureTensor(this.chunkCodes, 'generator chunk codes', capacity * B);
+      if (options.traces) this.allocateTraces(capacity);
       let delivered = 0;
       let aborted = false;
       // Work done before the last submit, awaited after the next one so that the GPU always has work.
@@ -278,6 +299,7 @@ export class SashimiGenerator implements BackboneGenerator {
       for (let start = 0; start < samples && !aborted; start += capacity) {
         const length = Math.min(capacity, samples - start);
         let done = 0;
+        this.traceSteps = options.traces ? this.levels.map(() => []) : null;
         while (done < length) {
           if (options.signal?.aborted) {
             aborted = true;
@@ -285,6 +307,7 @@ export class SashimiGenerator implements BackboneGenerator {
           }
           const steps = Math.min(SAMPLES_PER_SUBMIT, length - done);
           for (let i = 0; i < steps; i++) {
+            this.traceSample = done + i;
             encodeSampleLogits(ctx, {
               B,
               V,
@@ -309,13 +332,56 @@ export class SashimiGenerator implements BackboneGenerator {
           const flat = await ctx.readU32(this.chunkCodes, 0, done * B);
           const perStream: CodeArray[] = Array.from({ length: B }, () => (V <= 256 ? new Uint8Array(done) : new Uint32Array(done)));
           for (let t = 0; t < done; t++) for (let b = 0; b < B; b++) perStream[b][t] = flat[t * B + b];
-          await options.onChunk(perStream, start);
+          await options.onChunk(perStream, start, this.traceSteps ? await this.readTraces(this.traceSteps) : undefined);
           delivered += done;
         }
       }
       if (previous) await previous;
       return { samples: delivered, aborted };
+    }).finally(() => {
+      this.traceSteps = null;
     });
+  }
+
+  /** Allocates the per-block trace buffers for chunks of `capacity` samples, and each level's state-norm tensor. */
+  private allocateTraces(capacity: number): void {
+    const { ctx, config, batch: B } = this;
+    for (const level of this.tensors) level.stateNorm ??= ctx.tensor(`generator level ${level.level.level} state norm`, [B, config.expand * level.level.dModel]);
+    this.traceBuffers = this.blockStates.map((state, i) => {
+      const rows = Math.ceil(capacity / this.levels[state.level].stride);
+      const rowLength = TRACE_PARTS * B * config.expand * state.block.dModel;
+      const current = this.traceBuffers?.[i] ?? null;
+      return this.ensureTensor(current, `${state.block.prefix} generator traces`, rows * rowLength);
+    });
+  }
+
+  /** Reads the traces of the chunk just delivered; see ChunkTraces for the layout. */
+  private async readTraces(stepSamples: number[][]): Promise<ChunkTraces> {
+    const { ctx, config, batch: B } = this;
+    const traces: ChunkTraces = { delta: [], gate: [], stateNorm: [], stepSamples: [] };
+    for (let i = 0; i < this.blockStates.length; i++) {
+      const { block, level } = this.blockStates[i];
+      const DI = config.expand * block.dModel;
+      const rows = stepSamples[level].length;
+      const rowLength = TRACE_PARTS * B * DI;
+      const raw = await ctx.read(this.traceBuffers![i], 0, rows * rowLength);
+      const bias = await ctx.read(this.param(blockParameterNames(block.prefix).dtProjBias));
+      const delta = new Float32Array(rows * B * DI);
+      const gate = new Float32Array(rows * B * DI);
+      const stateNorm = new Float32Array(rows * B * DI);
+      for (let row = 0; row < rows; row++) {
+        const base = row * rowLength;
+        const values = selectivityOf(raw.subarray(base, base + B * DI), bias, raw.subarray(base + B * DI, base + 3 * B * DI), 2 * DI, DI, B, DI);
+        delta.set(values.delta, row * B * DI);
+        gate.set(values.gate, row * B * DI);
+        stateNorm.set(raw.subarray(base + 3 * B * DI, base + 4 * B * DI), row * B * DI);
+      }
+      traces.delta.push(delta);
+      traces.gate.push(gate);
+      traces.stateNorm.push(stateNorm);
+      traces.stepSamples!.push(Uint32Array.from(stepSamples[level]));
+    }
+    return traces;
   }
 
   /** Runs one step from the start code, then resets, and returns the milliseconds taken (lavapipe compiles at first use). */
@@ -334,8 +400,9 @@ export class SashimiGenerator implements BackboneGenerator {
     for (const tensor of this.params.values()) ctx.release(tensor);
     for (const state of this.blockStates) ctx.release(state.conv, state.ssm, state.channel);
     for (const level of this.tensors) {
-      ctx.release(level.x, level.upStream, level.downBuffer, level.upBuffer, level.normed, level.rstd, level.xz, level.u, level.xDbl, level.delta, level.y, level.blockOut);
+      ctx.release(level.x, level.upStream, level.downBuffer, level.upBuffer, level.normed, level.rstd, level.xz, level.u, level.xDbl, level.delta, level.y, level.blockOut, level.stateNorm);
     }
+    ctx.release(...(this.traceBuffers ?? []));
     ctx.release(this.current, this.finalNormed, this.finalRstd, this.logits, this.stepInputs, this.stepLogits, this.chunkCodes);
     this.workspace.destroy();
   }
@@ -358,12 +425,14 @@ export class SashimiGenerator implements BackboneGenerator {
     const { ctx, batch: B } = this;
     const level = this.tensors[s];
     const S = this.levels.length - 1;
+    // Both stages of a level write their traces to the row of this level step.
+    const traceRow = this.traceSteps ? this.traceSteps[s].push(this.traceSample) - 1 : -1;
     if (s === S) {
-      this.encodeStageStep(this.stages.center, level, level.x);
+      this.encodeStageStep(this.stages.center, level, level.x, traceRow);
       return level.x;
     }
     const { dModel: D, pool: p } = this.levels[s];
-    this.encodeStageStep(this.stages.down[s], level, level.x);
+    this.encodeStageStep(this.stages.down[s], level, level.x, traceRow);
 
     // UpPool's output for this step plus the skip, read before the buffer is refilled below.
     const j = time % p;
@@ -376,7 +445,7 @@ export class SashimiGenerator implements BackboneGenerator {
       const innerOut = this.encodeLevelStep(s + 1, Math.floor(time / p));
       this.encodePoolLinear('up', s, innerOut, level.upBuffer!);
     }
-    this.encodeStageStep(this.stages.up[s], level, level.upStream!);
+    this.encodeStageStep(this.stages.up[s], level, level.upStream!, traceRow);
     return level.upStream!;
   }
 
@@ -389,8 +458,8 @@ export class SashimiGenerator implements BackboneGenerator {
     ops.addRowVector(this.ctx, { row: this.param(names.bias), out, rows: this.batch, width: outDim });
   }
 
-  /** Records one step of each residual block of the stage on x (B, D), in place. */
-  private encodeStageStep(stage: SashimiStage, level: LevelTensors, x: Tensor): void {
+  /** Records one step of each residual block of the stage on x (B, D), in place, and its traces into row `traceRow` when that is not -1. */
+  private encodeStageStep(stage: SashimiStage, level: LevelTensors, x: Tensor, traceRow: number): void {
     const { ctx, config, batch: B } = this;
     const { dState: N, dtRank: R, dConv: K } = config;
     const D = stage.dModel;
@@ -428,7 +497,16 @@ export class SashimiGenerator implements BackboneGenerator {
         saveChunkStates: false,
         out: level.y,
         deltaSoftplus: true,
+        stateNorms: traceRow >= 0 ? level.stateNorm : null,
       });
+      if (traceRow >= 0) {
+        // Copies rather than views: storage bindings need 256-byte aligned offsets, copies only 4.
+        const rowStart = traceRow * TRACE_PARTS * B * DI;
+        const buffer = this.traceBuffers![block.index];
+        ctx.copy(level.delta, rowsOf(buffer, rowStart, B * DI));
+        ctx.copy(level.xz, rowsOf(buffer, rowStart + B * DI, 2 * B * DI));
+        ctx.copy(level.stateNorm!, rowsOf(buffer, rowStart + 3 * B * DI, B * DI));
+      }
       ops.linearForward(ctx, { x: ops.whole(level.y, DI), weight: this.param(names.outProj), y: ops.whole(level.blockOut, D), rows: B, inDim: DI, outDim: D, workspace });
       ops.addInPlace(ctx, { target: x, source: level.blockOut, count: B * D });
     }
