@@ -24,6 +24,7 @@ import type { ParameterMap } from '../model/init';
 import type { LayerState } from '../reference/step';
 import { BINDING, buildGenerateKernel, checkLanes, convStride, PARAMS_BYTES, type GeneratedKernel } from './kernel';
 import { packWeights, planWeightLayout, type WeightLayout } from './pack';
+import { CallGuard } from './call-guard';
 import { validateSampling } from './sampler';
 import { StepClock, waitForQueue, type QueueWait } from './pacer';
 
@@ -207,8 +208,7 @@ class GpuGenerator implements Generator {
   /** Row of the logits buffer with the pending logits. */
   private pendingRow = 0;
   private generated = 0;
-  private busy = false;
-  private destroyed = false;
+  private readonly guard = new CallGuard();
 
   constructor(
     private readonly ctx: GpuContext,
@@ -286,7 +286,7 @@ class GpuGenerator implements Generator {
   // --- public API ----------------------------------------------------------------------
 
   reset(): void {
-    this.checkUsable();
+    this.guard.check();
     const queue = this.ctx.device.queue;
     queue.writeBuffer(this.ssm, 0, new Uint8Array(this.ssm.size));
     queue.writeBuffer(this.conv, 0, new Uint8Array(this.conv.size));
@@ -295,7 +295,7 @@ class GpuGenerator implements Generator {
   }
 
   setState(layers: LayerState[], options: { logits?: Float32Array } = {}): void {
-    this.checkUsable();
+    this.guard.check();
     const { nLayers } = this.config;
     const { N, NP, K, VP } = this.layout;
     const KS = convStride(this.layout);
@@ -331,7 +331,7 @@ class GpuGenerator implements Generator {
   }
 
   async getState(): Promise<LayerState[]> {
-    this.checkUsable();
+    this.guard.check();
     await this.drain();
     const { nLayers } = this.config;
     const { N, NP, K } = this.layout;
@@ -354,7 +354,7 @@ class GpuGenerator implements Generator {
   }
 
   async step(inputCodes: ArrayLike<number>): Promise<Float32Array> {
-    return this.exclusive(async () => {
+    return this.guard.exclusive(async () => {
       const { batch: B, V } = this;
       if (inputCodes.length % B !== 0 || inputCodes.length === 0) {
         throw new ShapeError(`step: ${inputCodes.length} codes is not a positive multiple of the batch of ${B}`);
@@ -398,7 +398,7 @@ class GpuGenerator implements Generator {
     const startCode = options.startCode ?? Math.floor(this.V / 2);
     if (!this.logitsPending) await this.step(new Array(this.batch).fill(startCode));
 
-    return this.exclusive(async () => {
+    return this.guard.exclusive(async () => {
       const traces = options.traces ?? false;
       const { batch: B, DI } = this;
       const L = this.config.nLayers;
@@ -464,7 +464,7 @@ class GpuGenerator implements Generator {
   }
 
   async warmUp(options: { traces?: boolean } = {}): Promise<number> {
-    return this.exclusive(async () => {
+    return this.guard.exclusive(async () => {
       const started = performance.now();
       this.ctx.submit();
       // Zero steps: the kernel does nothing, but lavapipe compiles it at this first use.
@@ -475,8 +475,7 @@ class GpuGenerator implements Generator {
   }
 
   destroy(): void {
-    if (this.destroyed) return;
-    this.destroyed = true;
+    if (!this.guard.destroy()) return;
     const buffers = [this.paramsBuffer, this.layerTable, this.ssm, this.conv, this.inputs.buffer, this.codes.buffer, this.logits.buffer];
     if (this.traces) buffers.push(this.traces.buffer);
     for (const staged of [...this.staging.codes, ...this.staging.traces]) buffers.push(staged.buffer);
@@ -677,21 +676,6 @@ class GpuGenerator implements Generator {
       );
     });
     return table;
-  }
-
-  private checkUsable(): void {
-    if (this.destroyed) throw new Error('generator: destroy() was called; create a new generator.');
-    if (this.busy) throw new Error('generator: a step() or generate() call is still running; await it first.');
-  }
-
-  private async exclusive<T>(body: () => Promise<T>): Promise<T> {
-    this.checkUsable();
-    this.busy = true;
-    try {
-      return await body();
-    } finally {
-      this.busy = false;
-    }
   }
 }
 

@@ -23,6 +23,7 @@ import type { LayerState } from '../reference/step';
 import type { BackboneGenerator } from './backbone';
 import { selectivityOf } from '../model/sashimi-capture';
 import type { ChunkTraces, CodeArray, GenerateOptions, GenerateResult } from './generator';
+import { CallGuard } from './call-guard';
 import { validateSampling } from './sampler';
 
 /** Samples recorded between two waits on the GPU, which bounds how far the CPU runs ahead. */
@@ -99,8 +100,7 @@ export class SashimiGenerator implements BackboneGenerator {
   private time = 0;
   private generated = 0;
   private logitsPending = false;
-  private busy = false;
-  private destroyed = false;
+  private readonly guard = new CallGuard();
 
   constructor(
     private readonly ctx: GpuContext,
@@ -182,7 +182,7 @@ export class SashimiGenerator implements BackboneGenerator {
 
   /** Zeroes every state and buffer, so the next generate() starts by feeding startCode. */
   reset(): void {
-    this.checkUsable();
+    this.guard.check();
     for (const state of this.blockStates) {
       this.ctx.clear(state.conv);
       this.ctx.clear(state.ssm);
@@ -204,7 +204,7 @@ export class SashimiGenerator implements BackboneGenerator {
    * numbered from 0, as after reset().
    */
   setState(state: SashimiState, options: { logits?: Float32Array } = {}): void {
-    this.checkUsable();
+    this.guard.check();
     const { ctx, config, batch: B, V } = this;
     const { dState: N, dConv: K } = config;
     if (!Number.isInteger(state.time) || state.time < 0) throw new RangeError(`setState: time = ${state.time} must be a non-negative integer`);
@@ -233,7 +233,7 @@ export class SashimiGenerator implements BackboneGenerator {
 
   /** Reads the state back in SashimiState's layouts. */
   async getState(): Promise<SashimiState> {
-    this.checkUsable();
+    this.guard.check();
     const { ctx } = this;
     const blocks: LayerState[] = [];
     for (const state of this.blockStates) blocks.push({ conv: await ctx.read(state.conv), ssm: await ctx.read(state.ssm) });
@@ -248,7 +248,7 @@ export class SashimiGenerator implements BackboneGenerator {
 
   /** Feeds codes (L, B) time-major, index t * B + b, and returns their logits (L, B, V). */
   async step(inputCodes: ArrayLike<number>): Promise<Float32Array> {
-    return this.exclusive(async () => {
+    return this.guard.exclusive(async () => {
       const { batch: B, V, ctx } = this;
       if (inputCodes.length % B !== 0 || inputCodes.length === 0) {
         throw new ShapeError(`step: ${inputCodes.length} codes is not a positive multiple of the batch of ${B}`);
@@ -287,7 +287,7 @@ export class SashimiGenerator implements BackboneGenerator {
     const startCode = options.startCode ?? Math.floor(this.V / 2);
     if (!this.logitsPending) await this.step(new Array(this.batch).fill(startCode));
 
-    return this.exclusive(async () => {
+    return this.guard.exclusive(async () => {
       const { ctx, batch: B, V } = this;
       const capacity = Math.min(chunkSamples, Math.max(samples, 1));
       this.chunkCodes = this.ensureTensor(this.chunkCodes, 'generator chunk codes', capacity * B);
@@ -394,8 +394,7 @@ export class SashimiGenerator implements BackboneGenerator {
 
   /** Releases every buffer. The generator cannot be used afterwards. */
   destroy(): void {
-    if (this.destroyed) return;
-    this.destroyed = true;
+    if (!this.guard.destroy()) return;
     const { ctx } = this;
     for (const tensor of this.params.values()) ctx.release(tensor);
     for (const state of this.blockStates) ctx.release(state.conv, state.ssm, state.channel);
@@ -519,21 +518,6 @@ export class SashimiGenerator implements BackboneGenerator {
     if (current && current.shape[0] >= count) return current;
     this.ctx.release(current);
     return this.ctx.tensor(label, [count]);
-  }
-
-  private checkUsable(): void {
-    if (this.destroyed) throw new Error('generator: destroy() was called; create a new generator.');
-    if (this.busy) throw new Error('generator: a step() or generate() call is still running; await it first.');
-  }
-
-  private async exclusive<T>(body: () => Promise<T>): Promise<T> {
-    this.checkUsable();
-    this.busy = true;
-    try {
-      return await body();
-    } finally {
-      this.busy = false;
-    }
   }
 }
 
