@@ -13,18 +13,12 @@ import { elementCount } from '../context';
 import { encodeConv1dState } from '../kernels/conv1d_state';
 import { scanStateSlots, ScanWorkspace, type ScanShape } from '../kernels/scan';
 import { EMBEDDING, FINAL_NORM, HEAD, innerWidth, layerParameterNames, parameterSpecs, requireFlatBackbone, type ModelConfig, type ParameterSpec } from './config';
+import { allocateBlockActivations, encodeCrossEntropy, uploadTargetWeights, type BlockActivations, type TargetWeights } from './activations';
 import type { ParameterMap } from './init';
-import { encodeMixerBackward, encodeMixerForward, type MixerActivations, type MixerDims, type MixerScratch, type MixerWeights } from './mixer';
+import { encodeMixerBackward, encodeMixerForward, type MixerDims, type MixerScratch, type MixerWeights } from './mixer';
 import * as ops from './ops';
 
-interface LayerActivations extends MixerActivations {
-  /** Block input, the residual stream (L, B, D). */
-  x: Tensor;
-  /** 1 / RMS of each row of x (L, B). */
-  rstd: Tensor;
-  /** RMSNorm(x) * weight (L, B, D), the mixer's input. */
-  normed: Tensor;
-}
+type LayerActivations = BlockActivations;
 
 interface Shape {
   B: number;
@@ -149,20 +143,7 @@ export class MambaLM {
     const slots = scanStateSlots(ctx, scanShape, R + 2 * N);
     this.layers = [];
     for (let layer = 0; layer < config.nLayers; layer++) {
-      const name = (what: string) => `layer ${layer} ${what}`;
-      this.layers.push({
-        x: ctx.tensor(name('x'), [L, B, D]),
-        rstd: ctx.tensor(name('rstd'), [L, B]),
-        normed: ctx.tensor(name('normed'), [L, B, D]),
-        xz: ctx.tensor(name('xz'), [L, B, 2 * DI]),
-        convPre: ctx.tensor(name('conv pre-activation'), [L, B, DI]),
-        u: ctx.tensor(name('u'), [L, B, DI]),
-        xDbl: ctx.tensor(name('x_dbl'), [L, B, R + 2 * N]),
-        delta: ctx.tensor(name('delta'), [L, B, DI]),
-        y: ctx.tensor(name('y'), [L, B, DI]),
-        states: ctx.tensor(name('scan states'), [slots, B, DI, N]),
-        channel: ctx.tensor(name('channel parameters'), [DI, N + 2]),
-      });
+      this.layers.push(allocateBlockActivations(ctx, (what) => `layer ${layer} ${what}`, { B, L, D, DI, N, R, slots }));
     }
     this.finalX = ctx.tensor('final x', [L, B, D]);
     this.finalRstd = ctx.tensor('final rstd', [L, B]);
@@ -215,13 +196,10 @@ export class MambaLM {
     const rows = L * B;
     ctx.write(this.codes!, inputs);
     if (targets) ctx.write(this.targets!, targets);
-    let weightSum: number | undefined;
+    let weights: TargetWeights | null = null;
     if (options.targetWeights) {
-      if (options.targetWeights.length !== rows) throw new Error(`MambaLM: ${options.targetWeights.length} target weights for ${rows} targets`);
-      this.targetWeights ??= ctx.tensor('target weights', [L, B]);
-      ctx.write(this.targetWeights, options.targetWeights);
-      weightSum = options.targetWeights.reduce((sum, w) => sum + w, 0);
-      if (!(weightSum > 0)) throw new Error('MambaLM: the target weights sum to zero, so no position is scored');
+      weights = uploadTargetWeights(ctx, 'MambaLM', this.targetWeights, options.targetWeights, L, B);
+      this.targetWeights = weights.tensor;
     }
     if (options.traces && this.stateNorms.length === 0) {
       for (let layer = 0; layer < config.nLayers; layer++) this.stateNorms.push(ctx.tensor(`layer ${layer} state norms`, [L, B, DI]));
@@ -242,18 +220,8 @@ export class MambaLM {
 
     ops.headForward(ctx, { ...this.headTensors(rows), eps: config.rmsNormEps });
     if (targets) {
-      ops.crossEntropy(ctx, {
-        logits: this.logits!,
-        targets: this.targets!,
-        weights: options.targetWeights ? this.targetWeights : null,
-        weightSum,
-        rowLoss: this.rowLoss!,
-        meanLoss: this.meanLoss!,
-        dLogits: this.dLogits!,
-        rows,
-        V,
-        workspace: this.workspace,
-      });
+      const loss = { logits: this.logits!, targets: this.targets!, rowLoss: this.rowLoss!, meanLoss: this.meanLoss!, dLogits: this.dLogits! };
+      encodeCrossEntropy(ctx, loss, weights, rows, V, this.workspace);
     }
   }
 

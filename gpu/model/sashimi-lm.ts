@@ -20,18 +20,13 @@ import { encodeTimePool } from '../kernels/time_pool';
 import { blockParameterNames, EMBEDDING, FINAL_NORM, HEAD, parameterSpecs, type BackboneBlock, type ModelConfig, type ParameterSpec } from './config';
 import type { ParameterMap } from './init';
 import type { LanguageModel, StepResult } from './language-model';
-import { encodeMixerBackward, encodeMixerForward, type MixerActivations, type MixerDims, type MixerScratch, type MixerWeights } from './mixer';
+import { allocateBlockActivations, encodeCrossEntropy, uploadTargetWeights, type BlockActivations, type TargetWeights } from './activations';
+import { encodeMixerBackward, encodeMixerForward, type MixerDims, type MixerScratch, type MixerWeights } from './mixer';
 import * as ops from './ops';
 import type { SashimiBlockTraces, SashimiState } from '../reference/sashimi';
 import { captureSashimiPrefill, readSashimiTraces, type SashimiForwardTensors } from './sashimi-capture';
 import { checkSequenceLength, poolParameterNames, sashimiLevels, sashimiStageList, stageBlocks, type SashimiLevel, type SashimiStage } from './sashimi-config';
 
-interface BlockActivations extends MixerActivations {
-  /** Block input, the residual stream (L_s, B, D_s). */
-  x: Tensor;
-  rstd: Tensor;
-  normed: Tensor;
-}
 
 interface StageActivations {
   stage: SashimiStage;
@@ -145,22 +140,8 @@ export class SashimiLM implements LanguageModel {
     const input = ctx.tensor(`${where} input`, [L, B, D]);
     const blocks = stageBlocks(stage);
     const slots = scanStateSlots(ctx, { B, L, DI, N, G: 1 }, R + 2 * N);
-    const activations = blocks.map((block, i): BlockActivations => {
-      const name = (part: string) => `${block.prefix} ${part}`;
-      return {
-        x: i === 0 ? input : ctx.tensor(name('x'), [L, B, D]),
-        rstd: ctx.tensor(name('rstd'), [L, B]),
-        normed: ctx.tensor(name('normed'), [L, B, D]),
-        xz: ctx.tensor(name('xz'), [L, B, 2 * DI]),
-        convPre: ctx.tensor(name('conv pre-activation'), [L, B, DI]),
-        u: ctx.tensor(name('u'), [L, B, DI]),
-        xDbl: ctx.tensor(name('x_dbl'), [L, B, R + 2 * N]),
-        delta: ctx.tensor(name('delta'), [L, B, DI]),
-        y: ctx.tensor(name('y'), [L, B, DI]),
-        states: ctx.tensor(name('scan states'), [slots, B, DI, N]),
-        channel: ctx.tensor(name('channel parameters'), [DI, N + 2]),
-      };
-    });
+    // The first block's input is the stage's input.
+    const activations = blocks.map((block, i) => allocateBlockActivations(ctx, (part) => `${block.prefix} ${part}`, { B, L, D, DI, N, R, slots }, i === 0 ? input : undefined));
     const output = blocks.length > 0 ? ctx.tensor(`${where} output`, [L, B, D]) : input;
     return { stage, blocks, activations, input, output };
   }
@@ -286,13 +267,10 @@ export class SashimiLM implements LanguageModel {
     const rows = L * B;
     ctx.write(this.codes!, inputs);
     if (targets) ctx.write(this.targets!, targets);
-    let weightSum: number | undefined;
+    let weights: TargetWeights | null = null;
     if (options.targetWeights) {
-      if (options.targetWeights.length !== rows) throw new Error(`SashimiLM: ${options.targetWeights.length} target weights for ${rows} targets`);
-      this.targetWeights ??= ctx.tensor('target weights', [L, B]);
-      ctx.write(this.targetWeights, options.targetWeights);
-      weightSum = options.targetWeights.reduce((sum, w) => sum + w, 0);
-      if (!(weightSum > 0)) throw new Error('SashimiLM: the target weights sum to zero, so no position is scored');
+      weights = uploadTargetWeights(ctx, 'SashimiLM', this.targetWeights, options.targetWeights, L, B);
+      this.targetWeights = weights.tensor;
     }
     const traces = options.traces ?? false;
     if (traces && this.stateNorms.length === 0) {
@@ -323,18 +301,8 @@ export class SashimiLM implements LanguageModel {
 
     ops.headForward(ctx, { ...this.headTensors(rows), eps: config.rmsNormEps });
     if (targets) {
-      ops.crossEntropy(ctx, {
-        logits: this.logits!,
-        targets: this.targets!,
-        weights: options.targetWeights ? this.targetWeights : null,
-        weightSum,
-        rowLoss: this.rowLoss!,
-        meanLoss: this.meanLoss!,
-        dLogits: this.dLogits!,
-        rows,
-        V,
-        workspace: this.workspace,
-      });
+      const loss = { logits: this.logits!, targets: this.targets!, rowLoss: this.rowLoss!, meanLoss: this.meanLoss!, dLogits: this.dLogits! };
+      encodeCrossEntropy(ctx, loss, weights, rows, V, this.workspace);
     }
   }
 

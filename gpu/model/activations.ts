@@ -1,0 +1,88 @@
+// Buffers and the loss step that the flat model (lm.ts) and the U-Net (sashimi-lm.ts) share:
+// one residual block's activations for a (B, L) shape, the per-target loss weights, and the
+// cross-entropy over the logits.
+import type { GpuContext, Tensor } from '../context';
+import type { MixerActivations } from './mixer';
+import * as ops from './ops';
+
+/** Activations of one residual block, time-major (L, B, ...), kept for the backward. */
+export interface BlockActivations extends MixerActivations {
+  /** Block input, the residual stream (L, B, D). */
+  x: Tensor;
+  /** 1 / RMS of each row of x (L, B). */
+  rstd: Tensor;
+  /** RMSNorm(x) * weight (L, B, D), the mixer's input. */
+  normed: Tensor;
+}
+
+export interface BlockShape {
+  B: number;
+  L: number;
+  D: number;
+  DI: number;
+  N: number;
+  R: number;
+  /** Chunk-boundary state slots of the scan, from scanStateSlots(). */
+  slots: number;
+}
+
+/**
+ * Allocates one block's activations, labelled by `label(part)`. A given `x` becomes the
+ * block input instead of a new tensor, e.g. the input of a U-Net stage.
+ */
+export function allocateBlockActivations(ctx: GpuContext, label: (part: string) => string, shape: BlockShape, x?: Tensor): BlockActivations {
+  const { B, L, D, DI, N, R, slots } = shape;
+  return {
+    x: x ?? ctx.tensor(label('x'), [L, B, D]),
+    rstd: ctx.tensor(label('rstd'), [L, B]),
+    normed: ctx.tensor(label('normed'), [L, B, D]),
+    xz: ctx.tensor(label('xz'), [L, B, 2 * DI]),
+    convPre: ctx.tensor(label('conv pre-activation'), [L, B, DI]),
+    u: ctx.tensor(label('u'), [L, B, DI]),
+    xDbl: ctx.tensor(label('x_dbl'), [L, B, R + 2 * N]),
+    delta: ctx.tensor(label('delta'), [L, B, DI]),
+    y: ctx.tensor(label('y'), [L, B, DI]),
+    states: ctx.tensor(label('scan states'), [slots, B, DI, N]),
+    channel: ctx.tensor(label('channel parameters'), [DI, N + 2]),
+  };
+}
+
+/** Per-target loss weights on the GPU and their sum, the denominator of the weighted mean. */
+export interface TargetWeights {
+  tensor: Tensor;
+  weightSum: number;
+}
+
+/**
+ * Uploads weights (L * B) for the loss into `current`, or into a new (L, B) tensor when
+ * `current` is null. Throws, prefixed with `owner`, when the count is not L * B or the
+ * weights sum to zero.
+ */
+export function uploadTargetWeights(ctx: GpuContext, owner: string, current: Tensor | null, weights: Float32Array, L: number, B: number): TargetWeights {
+  const rows = L * B;
+  if (weights.length !== rows) throw new Error(`${owner}: ${weights.length} target weights for ${rows} targets`);
+  const weightSum = weights.reduce((sum, w) => sum + w, 0);
+  if (!(weightSum > 0)) throw new Error(`${owner}: the target weights sum to zero, so no position is scored`);
+  const tensor = current ?? ctx.tensor('target weights', [L, B]);
+  ctx.write(tensor, weights);
+  return { tensor, weightSum };
+}
+
+/** Tensors of the loss over `rows` = L * B positions. */
+export interface LossTensors {
+  /** (L, B, V) */
+  logits: Tensor;
+  /** (L, B) u32 */
+  targets: Tensor;
+  /** (L, B), nats */
+  rowLoss: Tensor;
+  /** (1), the (weighted) mean of rowLoss */
+  meanLoss: Tensor;
+  /** (L, B, V), the gradient of meanLoss */
+  dLogits: Tensor;
+}
+
+/** Encodes the cross-entropy of the logits against the targets, weighted when `weights` is given. */
+export function encodeCrossEntropy(ctx: GpuContext, loss: LossTensors, weights: TargetWeights | null, rows: number, V: number, workspace: ops.OpsWorkspace): void {
+  ops.crossEntropy(ctx, { ...loss, weights: weights?.tensor ?? null, weightSum: weights?.weightSum, rows, V, workspace });
+}
