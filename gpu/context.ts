@@ -364,6 +364,18 @@ export class GpuContext {
   }
 
   /**
+   * Records one dispatch of a pipeline with a bind group the caller made once and reuses,
+   * which saves the bind group that dispatch() creates per call (kernels run per sample).
+   */
+  dispatchBound(pipeline: GPUComputePipeline, bindGroup: GPUBindGroup, workgroups: number): void {
+    this.checkAlive();
+    const pass = this.computePass();
+    pass.setPipeline(pipeline);
+    pass.setBindGroup(0, bindGroup);
+    pass.dispatchWorkgroups(workgroups);
+  }
+
+  /**
    * Workgroup counts for `invocations` threads in groups of `workgroupSize`, folded into
    * two dimensions when one would exceed the per-dimension limit. Shaders recover the
    * linear index as (wid.y * nwg.x + wid.x) * workgroupSize + lid.x.

@@ -23,7 +23,7 @@ import { innerWidth, requireFlatBackbone, type ModelConfig } from '../model/conf
 import type { ParameterMap } from '../model/init';
 import type { LayerState } from '../reference/step';
 import { BINDING, buildGenerateKernel, checkLanes, convStride, PARAMS_BYTES, type GeneratedKernel } from './kernel';
-import { packWeights, planWeightLayout, type WeightLayout } from './pack';
+import { layerTableData, packWeights, planWeightLayout, type WeightLayout } from './pack';
 import { CallGuard } from './call-guard';
 import { validateSampling } from './sampler';
 import { StepClock, waitForQueue, type QueueWait } from './pacer';
@@ -153,6 +153,18 @@ function pickLanes(D: number, limit: number): number {
   return lanes;
 }
 
+/**
+ * Chooses the lanes W of a generator kernel for width D, and whether it exchanges values
+ * through subgroups (when requested and the device has them) or workgroup memory.
+ */
+export function chooseLanes(ctx: GpuContext, D: number, requestSubgroups = true): { lanes: number; subgroups: boolean } {
+  const device = ctx.device;
+  const subgroupMinSize = (device as GPUDevice & { adapterInfo?: { subgroupMinSize?: number } }).adapterInfo?.subgroupMinSize;
+  const subgroups = requestSubgroups && device.features.has('subgroups') && typeof subgroupMinSize === 'number' && subgroupMinSize >= 1;
+  // Without subgroups, 8 lanes fill one AVX2 SIMD chunk of lavapipe.
+  return { lanes: pickLanes(D, subgroups ? Math.min(subgroupMinSize!, 32) : 8), subgroups };
+}
+
 /** Parameters of one dispatch (the kernel's Params struct). */
 interface DispatchArgs {
   /** 0: sample, then feed the sample; 1: feed the inputs. */
@@ -219,11 +231,7 @@ class GpuGenerator implements Generator {
   ) {
     if (!Number.isInteger(batch) || batch < 1) throw new ShapeError(`generator: batch = ${batch} must be a positive integer`);
     const device = ctx.device;
-    const subgroups = (options.subgroups ?? true) && device.features.has('subgroups');
-    const subgroupMinSize = (device as GPUDevice & { adapterInfo?: { subgroupMinSize?: number } }).adapterInfo?.subgroupMinSize;
-    const useSubgroups = subgroups && typeof subgroupMinSize === 'number' && subgroupMinSize >= 1;
-    // Without subgroups, 8 lanes fill one AVX2 SIMD chunk of lavapipe.
-    const lanes = pickLanes(config.dModel, useSubgroups ? Math.min(subgroupMinSize!, 32) : 8);
+    const { lanes, subgroups: useSubgroups } = chooseLanes(ctx, config.dModel, options.subgroups ?? true);
     const streams = options.streamsPerWorkgroup ?? 1;
     if (!Number.isInteger(streams) || streams < 1 || batch % streams !== 0) {
       throw new ShapeError(`generator: streamsPerWorkgroup = ${streams} must divide the batch of ${batch}`);
@@ -261,7 +269,7 @@ class GpuGenerator implements Generator {
 
     this.paramsBuffer = ctx.createBuffer('generator params', PARAMS_BYTES, GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST);
     this.layerTable = ctx.createBuffer('generator layer table', 32 * config.nLayers, GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST);
-    device.queue.writeBuffer(this.layerTable, 0, this.layerTableData());
+    device.queue.writeBuffer(this.layerTable, 0, layerTableData(this.layout));
 
     const { NP, VP } = this.layout;
     this.ssm = ctx.createBuffer('generator SSM state', batch * config.nLayers * this.DI * NP * 4, storageUsage());
@@ -665,17 +673,6 @@ class GpuGenerator implements Generator {
 
   private asTensor(buffer: GPUBuffer, label: string): Tensor {
     return { buffer, shape: [buffer.size / 4], byteOffset: 0, label };
-  }
-
-  private layerTableData(): Uint32Array<ArrayBuffer> {
-    const table = new Uint32Array(8 * this.config.nLayers);
-    this.layout.layers.forEach((blocks, layer) => {
-      table.set(
-        [blocks.inProj.firstRow, blocks.xProjT?.firstRow ?? 0, blocks.channel.firstRow, blocks.outProjT.firstRow, blocks.xProjT ? 1 : 0, blocks.xBias?.firstRow ?? 0, 0, 0],
-        8 * layer,
-      );
-    });
-    return table;
   }
 }
 

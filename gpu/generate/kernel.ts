@@ -39,6 +39,14 @@ import samplerSource from './sampler.wgsl';
 
 export interface KernelPlan {
   layout: WeightLayout;
+  /**
+   * 'generate' (default): embedding, layers, head and sampler over step_count steps.
+   * 'stage': one step of the layers alone, on the residual x (B, D) in the `stage_x`
+   * buffer, overwritten with the layers' output: a stage of a SaShiMi U-Net (stage-kernel.ts).
+   */
+  role?: 'generate' | 'stage';
+  /** The 'stage' role's distance between two layers' states, in vec4s: at least B * DI * KT and B * DI * NQ. */
+  stageStates?: { convLayerVec4: number; ssmLayerVec4: number };
   nLayers: number;
   rmsNormEps: number;
   /** Lanes W per workgroup: a power of two, at most the subgroup size when subgroups are used. */
@@ -73,6 +81,8 @@ export const BINDING = {
   codes: 6,
   logits: 7,
   traces: 8,
+  /** The 'stage' role's residual x (B, D), in place of inputs, codes and logits. */
+  stageX: 9,
 } as const;
 
 /** Bytes of the Params struct below. */
@@ -117,6 +127,8 @@ function hashText(text: string): string {
 
 export function buildGenerateKernel(plan: KernelPlan): GeneratedKernel {
   const { layout, nLayers, lanes: W, streams: S } = plan;
+  const stage = plan.role === 'stage';
+  if (stage && plan.traces) throw new ShapeError('generator: the stage kernel records no traces');
   checkLanes(layout, W);
   const { D, DI, N, NP, R, K, V, VP, XT, KT, RT, TW } = layout;
   const E = D / W;
@@ -153,8 +165,19 @@ export function buildGenerateKernel(plan: KernelPlan): GeneratedKernel {
       for (const store of stores) out.line(`${store.target('stream')} = ${pick(streams.map(store.value), 's')};`);
     });
   };
-  const convIndex = (stream: string, t: number): string => `conv[${stream} * ${nLayers * DI * KT}u + (layer * ${DI}u + d) * ${KT}u + ${t}u]`;
-  const ssmIndex = (stream: string, q: number): string => `ssm[${stream} * ${nLayers * DI * NQ}u + (layer * ${DI}u + d) * ${NQ}u + ${q}u]`;
+  // State addresses in vec4s. The 'generate' role keeps each stream's layers together:
+  // (B, layers, DI, KT) and (B, layers, DI, NQ). The 'stage' role keeps each layer's
+  // streams together, (layers, B, DI, KT) and (layers, B, DI, NQ), at the padded layer
+  // strides of plan.stageStates. One layer's state is then a tensor view of its own.
+  const stageStates = plan.stageStates;
+  if (stage && !stageStates) throw new ShapeError('generator: the stage role needs stageStates');
+  const streamStride = (perChannel: number): number => (stage ? DI * perChannel : nLayers * DI * perChannel);
+  const layerOffset = (perChannel: number, layerStride: number | undefined): string =>
+    stage ? `layer * ${layerStride}u + d * ${perChannel}u` : `(layer * ${DI}u + d) * ${perChannel}u`;
+  const convOffset = layerOffset(KT, stageStates?.convLayerVec4);
+  const ssmOffset = layerOffset(NQ, stageStates?.ssmLayerVec4);
+  const convIndex = (stream: string, t: number): string => `conv[${stream} * ${streamStride(KT)}u + ${convOffset} + ${t}u]`;
+  const ssmIndex = (stream: string, q: number): string => `ssm[${stream} * ${streamStride(NQ)}u + ${ssmOffset} + ${q}u]`;
 
   // x / sqrt(mean(x^2) + eps) of the lane-blocked residual, then gathered on every lane.
   const emitNormGather = (prefix: string): void => {
@@ -193,7 +216,7 @@ export function buildGenerateKernel(plan: KernelPlan): GeneratedKernel {
       out.line(`let misc = ${texel('ch_row', KT)};`);
       for (const s of streams) {
         // Shift the conv state left by one and append xi: it then contains the last K inputs.
-        out.line(`let cb${s} = conv_base${s} + (layer * ${DI}u + d) * ${KT}u;`);
+        out.line(`let cb${s} = conv_base${s} + ${convOffset};`);
         for (let t = 0; t < KT; t++) out.line(`let old${s}_${t} = conv[cb${s} + ${t}u];`);
         const flat = (k: number): string => {
           if (k < K - 1) return `old${s}_${(k + 1) >> 2}.${COMPONENTS[(k + 1) & 3]}`;
@@ -250,13 +273,13 @@ export function buildGenerateKernel(plan: KernelPlan): GeneratedKernel {
       for (let q = 0; q < NQ; q++) out.line(`let a${q} = ${texel('ch_row', KT + 1 + RT + q)};`);
       for (const s of streams) {
         // u again, from the conv state loop A stored: the same expression on the same values.
-        out.line(`let cb${s} = conv_base${s} + (layer * ${DI}u + d) * ${KT}u;`);
+        out.line(`let cb${s} = conv_base${s} + ${convOffset};`);
         for (let t = 0; t < KT; t++) out.line(`let c${s}_${t} = conv[cb${s} + ${t}u];`);
         out.line(`let u${s} = ${convOutput(s, 'c')};`);
         const dtTerms = Array.from({ length: RT }, (_, c) => `dot(dw${c}, dt${s}_${c})`);
         out.line(`let delta${s} = softplus(misc.y + ${dtTerms.join(' + ')});`);
         out.line(`let du${s} = delta${s} * u${s};`);
-        out.line(`let hb${s} = ssm_base${s} + (layer * ${DI}u + d) * ${NQ}u;`);
+        out.line(`let hb${s} = ssm_base${s} + ${ssmOffset};`);
         out.line(`var yv${s} = vec4f(0.0);`);
         if (plan.traces) out.line(`var sq${s} = vec4f(0.0);`);
         // Zero-order hold for A, Euler for B, as the authors' reference does.
@@ -375,6 +398,17 @@ export function buildGenerateKernel(plan: KernelPlan): GeneratedKernel {
     });
   };
 
+  const emitLayerLoop = (): void => {
+    out.block(`for (var layer = 0u; layer < ${nLayers}u; layer++)`, () => {
+      out.line('let rows = layer_table[2u * layer];');
+      out.line('let rows_b = layer_table[2u * layer + 1u];');
+      out.line('let selective = rows_b.x != 0u;');
+      emitNormGather('ln');
+      emitLoopA();
+      emitLoopB();
+    });
+  };
+
   // --- module -------------------------------------------------------------------------
 
   // Directives must precede every declaration, including the prepended helper files.
@@ -414,16 +448,21 @@ struct Params {
 @group(0) @binding(${BINDING.layerTable}) var<uniform> layer_table: array<vec4u, ${2 * nLayers}>;
 // A read-only storage texture: lavapipe loads it about twice as fast as a sampled texture.
 @group(0) @binding(${BINDING.weights}) var weights: texture_storage_2d<rgba32float, read>;
-// (B, layers, DI, NP / 4)
+// (B, layers, DI, NP / 4), or (layers, B, DI, NP / 4) in the stage role
 @group(0) @binding(${BINDING.ssm}) var<storage, read_write> ssm: array<vec4f>;
-// (B, layers, DI, ${KT}), the last K inputs, k = 0 the oldest
-@group(0) @binding(${BINDING.conv}) var<storage, read_write> conv: array<vec4f>;
-// (steps, B)
+// (B, layers, DI, ${KT}), or (layers, B, DI, ${KT}) in the stage role: the last K inputs, k = 0 the oldest
+@group(0) @binding(${BINDING.conv}) var<storage, read_write> conv: array<vec4f>;`);
+  if (stage) {
+    out.line(`// (B, D / 4): the residual entering the stage, then leaving it
+@group(0) @binding(${BINDING.stageX}) var<storage, read_write> stage_x: array<vec4f>;`);
+  } else {
+    out.line(`// (steps, B)
 @group(0) @binding(${BINDING.inputs}) var<storage, read> inputs: array<u32>;
 // (steps, B)
 @group(0) @binding(${BINDING.codes}) var<storage, read_write> codes: array<u32>;
 // (rows, B, VP / 4): logits, padded classes at -3e38; row = step in mode 1, step % 2 in mode 0
 @group(0) @binding(${BINDING.logits}) var<storage, read_write> logits: array<vec4f>;`);
+  }
   if (plan.traces) {
     out.line(`// (3, layers, trace_steps, B, DI): delta, gate, state norm
 @group(0) @binding(${BINDING.traces}) var<storage, read_write> traces: array<f32>;`);
@@ -437,10 +476,19 @@ ${texelFunction}
   out.block('fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lane: u32)', () => {
     for (const s of streams) {
       out.line(`let stream${s} = wid.x * ${S}u + ${s}u;`);
-      out.line(`let ssm_base${s} = stream${s} * ${nLayers * DI * NQ}u;`);
-      out.line(`let conv_base${s} = stream${s} * ${nLayers * DI * KT}u;`);
+      out.line(`let ssm_base${s} = stream${s} * ${streamStride(NQ)}u;`);
+      out.line(`let conv_base${s} = stream${s} * ${streamStride(KT)}u;`);
     }
     if (plan.traces) out.line(`let trace_kind_stride = ${nLayers}u * p.trace_steps * p.batch * ${DI}u;`);
+
+    if (stage) {
+      // One step on stage_x: no sampling, embedding or head, so the layers are the whole step.
+      out.line('let step = 0u;');
+      for (const s of streams) for (let q = 0; q < Q; q++) out.line(`var x${s}_${q} = stage_x[stream${s} * ${D4}u + lane * ${Q}u + ${q}u];`);
+      emitLayerLoop();
+      emitStreamStores(Array.from({ length: Q }, (_, q) => ({ target: (stream: string) => `stage_x[${stream} * ${D4}u + lane * ${Q}u + ${q}u]`, value: (st: number) => `x${st}_${q}` })));
+      return;
+    }
 
     out.block('for (var t = 0u; t < p.step_count; t++)', () => {
       out.line('let step = p.step_begin + t;');
@@ -469,14 +517,7 @@ ${texelFunction}
         for (let q = 0; q < Q; q++) out.line(`var x${s}_${q} = texel(emb_row${s}, lane * ${Q}u + ${q}u);`);
       }
 
-      out.block(`for (var layer = 0u; layer < ${nLayers}u; layer++)`, () => {
-        out.line('let rows = layer_table[2u * layer];');
-        out.line('let rows_b = layer_table[2u * layer + 1u];');
-        out.line('let selective = rows_b.x != 0u;');
-        emitNormGather('ln');
-        emitLoopA();
-        emitLoopB();
-      });
+      emitLayerLoop();
       emitHead();
     });
   });
@@ -496,8 +537,10 @@ ${texelFunction}
   // Without subgroups, exchanges of several vec4 write them in a loop (collectives.ts).
   const writeLoop = (count: number): number => (count > 1 ? count : 0);
   const exchangeLoops = plan.subgroups ? 0 : S * (nLayers * (writeLoop(Q) + writeLoop(XT) + writeLoop(D4)) + writeLoop(Q));
-  const loopIterationsPerStep = 1 + nLayers * (1 + 2 * M) + VQ + S * (1 + NUCLEUS_BISECTION_STEPS) + streamLoops + exchangeLoops;
-  const variant = `${plan.subgroups ? 'subgroups' : 'workgroup'}${plan.traces ? ',traces' : ''}`;
+  const loopIterationsPerStep = stage
+    ? nLayers * (1 + 2 * M) + (S === 1 ? 0 : S * (nLayers * M * 2 + 1)) + exchangeLoops
+    : 1 + nLayers * (1 + 2 * M) + VQ + S * (1 + NUCLEUS_BISECTION_STEPS) + streamLoops + exchangeLoops;
+  const variant = `${stage ? 'stage,' : ''}${plan.subgroups ? 'subgroups' : 'workgroup'}${plan.traces ? ',traces' : ''}`;
   return {
     label: `generate[D=${D},DI=${DI},N=${N},L=${nLayers},W=${W},S=${S},${variant},${hashText(source)}]`,
     source,

@@ -253,3 +253,15 @@ export function packWeights(config: ModelConfig, params: ParameterMap, layout: W
   }
   return texture;
 }
+
+/** Returns the kernel's layer table: per layer, (in_proj, x_proj^T, channel, out_proj^T) first rows, then (selective, x bias row, 0, 0). */
+export function layerTableData(layout: WeightLayout): Uint32Array<ArrayBuffer> {
+  const table = new Uint32Array(8 * layout.layers.length);
+  layout.layers.forEach((blocks, layer) => {
+    table.set(
+      [blocks.inProj.firstRow, blocks.xProjT?.firstRow ?? 0, blocks.channel.firstRow, blocks.outProjT.firstRow, blocks.xProjT ? 1 : 0, blocks.xBias?.firstRow ?? 0, 0, 0],
+      8 * layer,
+    );
+  });
+  return table;
+}

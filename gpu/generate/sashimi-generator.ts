@@ -3,12 +3,17 @@
 // sampling on the GPU, draws numbered by the samples generated since reset(), chunks
 // streamed to the caller, and memory that does not grow with the number of samples.
 //
-// Unlike the flat generator's fused kernel, each sample is a sequence of the engine's own
-// kernels, recorded per block: RMSNorm, in_proj, conv1d_step, x_proj, dt_proj, a one-step
-// scan that continues from the saved SSM state, out_proj and the residual add. The level
-// schedule is that of reference/sashimi.ts (sashimiStep): level s + 1 steps only on the
-// samples where level s's down buffer fills, every p_s samples. The CPU records every
-// dispatch of every sample, so generation is much slower than the fused flat kernel.
+// Each sample is a sequence of dispatches that the CPU records: the embedding, one fused
+// StageKernel dispatch per stage (stage-kernel.ts: every block of the stage in one
+// kernel), the pooling layers with their residual adds, the head and the sampler. The
+// level schedule is that of reference/sashimi.ts (sashimiStep): level s + 1 steps only on
+// the samples where level s's down buffer fills, every p_s samples.
+//
+// The per-kernel path records each block as the engine's own kernels instead: RMSNorm,
+// in_proj, conv1d_step, x_proj, dt_proj, a one-step scan that continues from the saved SSM
+// state, out_proj and the residual add. It runs while generate() records traces, and when
+// the stage kernel cannot run at all (dState or dConv not a multiple of 4). It works on
+// views of the stage kernels' states, so both paths continue the same recurrence.
 import { ShapeError, type GpuContext, type Tensor } from '../context';
 import { encodeConv1dStep } from '../kernels/conv1d_step';
 import { encodeElementwise } from '../kernels/elementwise';
@@ -25,6 +30,7 @@ import { selectivityOf } from '../model/sashimi-capture';
 import type { ChunkTraces, CodeArray, GenerateOptions, GenerateResult } from './generator';
 import { CallGuard } from './call-guard';
 import { validateSampling } from './sampler';
+import { StageKernel } from './stage-kernel';
 
 /** Samples recorded between two waits on the GPU, which bounds how far the CPU runs ahead. */
 const SAMPLES_PER_SUBMIT = 32;
@@ -78,6 +84,8 @@ export class SashimiGenerator implements BackboneGenerator {
   private readonly levels: SashimiLevel[];
   private readonly stages: { down: SashimiStage[]; center: SashimiStage; up: SashimiStage[] };
   private readonly blockStates: BlockState[];
+  /** One fused kernel per stage, when StageKernel.supports the config; empty otherwise. */
+  private readonly stageKernels = new Map<SashimiStage, StageKernel>();
   private readonly tensors: LevelTensors[];
   private readonly V: number;
   /** Code fed at the current step, (B) u32. */
@@ -124,20 +132,26 @@ export class SashimiGenerator implements BackboneGenerator {
       this.params.set(spec.name, ctx.tensor(spec.name, spec.shape, data));
     }
     const { dState: N, dConv: K } = config;
-    const blocks = stages.flatMap((stage) => stageBlocks(stage).map((block) => ({ block, level: stage.level })));
-    this.blockStates = blocks.map(({ block, level }) => {
-      const DI = config.expand * block.dModel;
-      const names = blockParameterNames(block.prefix);
-      const channel = ctx.tensor(`${block.prefix} channel parameters`, [DI, N + 2]);
-      encodeScanPack(ctx, { DI, N, aLog: this.param(names.aLog), D: this.param(names.D), deltaBias: this.param(names.dtProjBias), channel });
-      return {
-        block,
-        level,
-        conv: ctx.tensor(`${block.prefix} conv state`, [batch, DI, K]),
-        ssm: ctx.tensor(`${block.prefix} SSM state`, [1, batch, DI, N]),
-        channel,
-      };
-    });
+    // The fused stage kernels own the states; the per-kernel path works on views of them.
+    if (StageKernel.supports(config)) {
+      for (const stage of stages) this.stageKernels.set(stage, new StageKernel(ctx, config, stage, values, batch));
+    }
+    this.blockStates = stages.flatMap((stage) =>
+      stageBlocks(stage).map((block, indexInStage) => {
+        const DI = config.expand * block.dModel;
+        const names = blockParameterNames(block.prefix);
+        const channel = ctx.tensor(`${block.prefix} channel parameters`, [DI, N + 2]);
+        encodeScanPack(ctx, { DI, N, aLog: this.param(names.aLog), D: this.param(names.D), deltaBias: this.param(names.dtProjBias), channel });
+        const shared = this.stageKernels.get(stage)?.blockStates[indexInStage];
+        return {
+          block,
+          level: stage.level,
+          conv: shared?.conv ?? ctx.tensor(`${block.prefix} conv state`, [batch, DI, K]),
+          ssm: shared?.ssm ?? ctx.tensor(`${block.prefix} SSM state`, [1, batch, DI, N]),
+          channel,
+        };
+      }),
+    );
     this.tensors = this.levels.map((level) => this.allocateLevel(level));
     this.current = ctx.tensor('generator current codes', [batch]);
     this.finalNormed = ctx.tensor('generator final normed', [batch, config.dModel]);
@@ -398,6 +412,7 @@ export class SashimiGenerator implements BackboneGenerator {
     const { ctx } = this;
     for (const tensor of this.params.values()) ctx.release(tensor);
     for (const state of this.blockStates) ctx.release(state.conv, state.ssm, state.channel);
+    for (const kernel of this.stageKernels.values()) kernel.destroy();
     for (const level of this.tensors) {
       ctx.release(level.x, level.upStream, level.downBuffer, level.upBuffer, level.normed, level.rstd, level.xz, level.u, level.xDbl, level.delta, level.y, level.blockOut, level.stateNorm);
     }
@@ -457,8 +472,17 @@ export class SashimiGenerator implements BackboneGenerator {
     ops.addRowVector(this.ctx, { row: this.param(names.bias), out, rows: this.batch, width: outDim });
   }
 
-  /** Records one step of each residual block of the stage on x (B, D), in place, and its traces into row `traceRow` when that is not -1. */
+  /**
+   * Records one step of each residual block of the stage on x (B, D), in place, and its
+   * traces into row `traceRow` when that is not -1. Traces need the per-kernel path, whose
+   * intermediate tensors they copy; otherwise the stage's fused kernel runs.
+   */
   private encodeStageStep(stage: SashimiStage, level: LevelTensors, x: Tensor, traceRow: number): void {
+    const fused = this.stageKernels.get(stage);
+    if (fused && traceRow < 0) {
+      fused.encode(x);
+      return;
+    }
     const { ctx, config, batch: B } = this;
     const { dState: N, dtRank: R, dConv: K } = config;
     const D = stage.dModel;

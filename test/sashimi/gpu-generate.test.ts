@@ -8,6 +8,7 @@ import { describe } from 'node:test';
 import { createBackboneGenerator } from '../../gpu/generate/backbone';
 import { createGenerator, type CodeArray } from '../../gpu/generate/generator';
 import { SashimiGenerator } from '../../gpu/generate/sashimi-generator';
+import { StageKernel } from '../../gpu/generate/stage-kernel';
 import { resolveConfig } from '../../gpu/model/config';
 import { initParameters } from '../../gpu/model/init';
 import { createLanguageModel } from '../../gpu/model/language-model';
@@ -59,6 +60,45 @@ describe('SaShiMi generator', () => {
       }
       generator.destroy();
     }
+    model.destroy();
+  });
+
+  gpuTest('fused stages of several blocks keep each block state apart', async (ctx) => {
+    // Stages of 2 and 3 blocks put block states at several layer offsets of the stage kernels' buffers.
+    const deep = resolveConfig({ ...config, nLayers: undefined, selective: undefined, dState: 8, sashimi: { pool: [2, 2], downBlocks: 2, centerBlocks: 3, upBlocks: 2 } });
+    assert.equal(StageKernel.supports(deep), true);
+    const deepParams = initParameters(deep, 9);
+    const B = 2;
+    const L = 22;
+    const codes = Uint32Array.from({ length: L * B }, (_, i) => (i * 5 + 1) % V);
+    const model = new SashimiLM(ctx, deep, deepParams);
+    model.encodeForward(codes.subarray(0, 20 * B), B);
+    const forward = await model.readLogits();
+    const { state } = await model.prefill(codes, B);
+    const generator = new SashimiGenerator(ctx, deep, deepParams, B);
+    const stepped = await generator.step(codes);
+    assertClose(stepped.subarray(0, 20 * B * V), forward, { rtol: 1e-4, atol: 1e-4 }, 'logits');
+    const read = await generator.getState();
+    state.blocks.forEach((block, i) => {
+      assertClose(read.blocks[i].conv, block.conv, { rtol: 1e-4, atol: 1e-4 }, `block ${i} conv state`);
+      assertClose(read.blocks[i].ssm, block.ssm, { rtol: 1e-4, atol: 1e-4 }, `block ${i} SSM state`);
+    });
+    generator.destroy();
+    model.destroy();
+  });
+
+  gpuTest('per-kernel path equals the forward when N is not a multiple of 4', async (ctx) => {
+    // dState 6 rules out the fused stage kernels, so every block runs as separate kernels.
+    const odd = resolveConfig({ ...config, nLayers: undefined, selective: undefined, dState: 6 });
+    assert.equal(StageKernel.supports(odd), false);
+    const oddParams = initParameters(odd, 5);
+    const codes = Uint32Array.from({ length: 16 * 2 }, (_, i) => (i * 7) % V);
+    const model = new SashimiLM(ctx, odd, oddParams);
+    model.encodeForward(codes, 2);
+    const forward = await model.readLogits();
+    const generator = new SashimiGenerator(ctx, odd, oddParams, 2);
+    assertClose(await generator.step(codes), forward, { rtol: 1e-4, atol: 1e-4 }, 'dState 6');
+    generator.destroy();
     model.destroy();
   });
 

@@ -116,4 +116,23 @@ describe('SaShiMi traces', () => {
     assert.ok((await run(true)) > untraced, 'traces allocate their buffers on first use');
     generator.destroy();
   });
+
+  gpuTest('switching traces on and off continues the same state', async (ctx) => {
+    // With traces, blocks run as separate kernels; without, as fused stage kernels on the same state.
+    const generator = new SashimiGenerator(ctx, config, params, 2);
+    const codesOf = async (samples: number, traces: boolean) => {
+      const codes: number[] = [];
+      await generator.generate({ samples, temperature: 1, topP: 0.9, seed: 6, chunkSamples: 7, traces, onChunk: (perStream) => void codes.push(...perStream[0], ...perStream[1]) });
+      return codes;
+    };
+    const plain = await codesOf(21, false);
+    generator.reset();
+    const mixed = [...(await codesOf(7, true)), ...(await codesOf(7, false)), ...(await codesOf(7, true))];
+    generator.reset();
+    const traced = await codesOf(21, true);
+    // Each call numbers its draws from the samples generated since reset(), so the three calls continue one sequence.
+    assert.deepEqual(traced, plain);
+    assert.deepEqual(mixed, plain);
+    generator.destroy();
+  });
 });
