@@ -274,7 +274,7 @@ test('reports a broken checkpoint and stays usable', async ({ app }) => {
   await expect(app.getByTestId('generate-status')).toHaveText('Finished', { timeout: ENGINE_STEP_TIMEOUT_MS });
 });
 
-test('loads a SaShiMi U-Net, fine-tunes it and generates from it', async ({ app }) => {
+test('loads a SaShiMi U-Net, fine-tunes, generates and inspects it', async ({ app }) => {
   await waitForAdapter(app);
   await app.getByTestId('nav-train').click();
   await expect(app.getByTestId('model-card')).toHaveAttribute('data-model-status', /^(ready|missing)$/);
@@ -301,4 +301,14 @@ test('loads a SaShiMi U-Net, fine-tunes it and generates from it', async ({ app 
   await app.getByTestId('generate-start').click();
   await expect(app.getByTestId('generate-status')).toHaveText('Finished', { timeout: ENGINE_STEP_TIMEOUT_MS });
   await saveScreenshot(app, 'unet-generated');
+
+  // The take's traces: 1,600 samples, each block at its own width (D 8, 16, 32 times expand 2).
+  await app.getByTestId('inspect-generated').click();
+  await expect(app.getByTestId('view-inspect')).toBeVisible();
+  await app.getByTestId('inspect-run').click();
+  await expect(app.getByTestId('heatmap-readout')).toContainText('1,600 steps × 16 channels', { timeout: ENGINE_STEP_TIMEOUT_MS });
+  await app.getByTestId('trace-layer').selectOption({ label: '2 · level 2 center' });
+  await expect(app.getByTestId('heatmap-readout')).toContainText('1,600 steps × 64 channels');
+  expect((await canvasPixels(app, 'heatmap')).painted).toBeGreaterThan(1_000);
+  await saveScreenshot(app, 'unet-inspect');
 });

@@ -3,7 +3,7 @@
 import type { GpuContext, Tensor } from '../context';
 import type { ModelConfig, ParameterSpec } from './config';
 import type { ParameterMap } from './init';
-import { MambaLM } from './lm';
+import { MambaLM, type LayerTraces } from './lm';
 import { SashimiLM } from './sashimi-lm';
 
 export interface StepResult {
@@ -25,6 +25,12 @@ export interface LanguageModel {
   readLoss(): Promise<number>;
   readLogits(): Promise<Float32Array>;
   readRowLoss(): Promise<Float32Array>;
+  /**
+   * Runs the forward on codes (L, B) and returns the selectivity traces of each layer, or
+   * of each U-Net block in forward order. Each is (L / stride, B, DI) time-major, where the
+   * stride is 1 for a flat model and the block's level stride for a U-Net.
+   */
+  inspect(inputs: Uint32Array, B: number): Promise<LayerTraces[]>;
   readParameters(): Promise<ParameterMap>;
   writeParameters(values: ParameterMap): void;
   destroy(): void;

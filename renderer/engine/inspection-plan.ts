@@ -40,8 +40,9 @@ export interface InspectionLimits {
  * Plans segments covering the outputs [contextSamples, totalCodes). The context must not
  * exceed `warmupSamples` (the caller trims it), so segment 0 always reports something.
  */
-export function planInspection(totalCodes: number, contextSamples: number, limits: InspectionLimits): InspectionPlan {
+export function planInspection(totalCodes: number, contextSamples: number, limits: InspectionLimits, align = 1): InspectionPlan {
   const { segmentSamples, warmupSamples, maxRows } = limits;
+  if (!Number.isInteger(align) || align < 1) throw new RangeError(`planInspection: alignment ${align} is not a positive integer`);
   if (!(Number.isInteger(totalCodes) && Number.isInteger(contextSamples) && contextSamples >= 0 && contextSamples < totalCodes)) {
     throw new RangeError(`planInspection: context of ${contextSamples} samples leaves nothing to inspect in ${totalCodes} codes`);
   }
@@ -49,10 +50,16 @@ export function planInspection(totalCodes: number, contextSamples: number, limit
     throw new RangeError(`planInspection: context of ${contextSamples} samples exceeds the warm-up of ${warmupSamples}`);
   }
 
-  const inputLength = Math.min(totalCodes, segmentSamples + warmupSamples);
-  const segments: InspectionSegment[] = [{ inputStart: 0, outputStart: contextSamples, outputEnd: inputLength }];
-  for (let outputStart = inputLength; outputStart < totalCodes; outputStart += segmentSamples) {
-    segments.push({ inputStart: outputStart - warmupSamples, outputStart, outputEnd: Math.min(totalCodes, outputStart + segmentSamples) });
+  // A U-Net pools groups of `align` samples, so every forward pass starts on that grid and
+  // has a whole number of groups. Padding past the codes leaves earlier outputs unchanged.
+  const inputLength = Math.ceil(Math.min(totalCodes, segmentSamples + warmupSamples) / align) * align;
+  const segments: InspectionSegment[] = [{ inputStart: 0, outputStart: contextSamples, outputEnd: Math.min(totalCodes, inputLength) }];
+  for (let outputStart = segments[0].outputEnd; outputStart < totalCodes; ) {
+    // Starting on the grid gives at least warmupSamples of warm-up, and up to align - 1 more.
+    const inputStart = Math.floor((outputStart - warmupSamples) / align) * align;
+    const outputEnd = Math.min(totalCodes, outputStart + segmentSamples, inputStart + inputLength);
+    segments.push({ inputStart, outputStart, outputEnd });
+    outputStart = outputEnd;
   }
   const batchSize = Math.max(1, Math.min(segments.length, Math.floor(maxRows / inputLength)));
   return { inputLength, batchSize, segments };
@@ -103,14 +110,15 @@ export class TracePooler {
   }
 
   /**
-   * Adds the reported rows of one forward pass. `values` is (L, B, channels) time-major, as
-   * MambaLM.inspect returns it, and batch slot b contains `segments[b]`.
+   * Adds the reported rows of one forward pass. `values` is (L / stride, B, channels)
+   * time-major, as MambaLM.inspect (stride 1) and SashimiLM.inspect return it, and batch
+   * slot b contains `segments[b]`. Row k covers the samples [k * stride, (k + 1) * stride).
    */
-  add(values: Float32Array, segments: readonly InspectionSegment[], batchSize: number): void {
+  add(values: Float32Array, segments: readonly InspectionSegment[], batchSize: number, stride = 1): void {
     const { channels } = this;
     segments.forEach((segment, b) => {
       for (let position = segment.outputStart; position < segment.outputEnd; position++) {
-        const t = position - segment.inputStart;
+        const t = Math.floor((position - segment.inputStart) / stride);
         const step = Math.floor((position - this.firstOutput) / this.samplesPerStep);
         const source = (t * batchSize + b) * channels;
         const target = step * channels;

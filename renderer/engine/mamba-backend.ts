@@ -15,8 +15,7 @@ import { createBackboneGenerator, type BackboneGenerator } from '../../gpu/gener
 import { decodeCheckpoint, encodeCheckpoint } from '../../gpu/model/checkpoint';
 import { innerWidth, parameterCount, type ModelConfig } from '../../gpu/model/config';
 import { createLanguageModel, type LanguageModel } from '../../gpu/model/language-model';
-import { MambaLM } from '../../gpu/model/lm';
-import { poolProduct } from '../../gpu/model/sashimi-config';
+import { poolProduct, sashimiLevels, sashimiStageList, stageBlocks } from '../../gpu/model/sashimi-config';
 import { backendError, withMemoryScope } from './backend-errors';
 import type { EngineBackend, EngineBackendContext } from './engine-host';
 import { engineError } from './errors';
@@ -41,9 +40,37 @@ const INSPECTION_LIMITS: InspectionLimits = {
   segmentSamples: 4096,
   warmupSamples: INSPECT_CONTEXT_SAMPLES,
   // Activations of the default model (D 64, 4 layers) take about 24 KB per row: 16,384 rows
-  // are about 400 MB, an estimate from the tensor shapes in gpu/model/lm.ts.
+  // are about 400 MB, an estimate from the tensor shapes in gpu/model/lm.ts. Larger models
+  // get fewer rows in proportion (see tracedBlocks).
   maxRows: 16384,
 };
+
+/** Width times layers of the model that INSPECTION_LIMITS.maxRows is sized for. */
+const INSPECTION_SIZED_FOR = 64 * 4;
+
+/** One traced layer of a flat model, or block of a U-Net: the channels of its traces and the samples per row. */
+interface TracedBlock {
+  layer: number;
+  channels: number;
+  stride: number;
+  stage?: string;
+}
+
+/** Lists the layers or blocks that inspection traces, in forward order. */
+function tracedBlocks(config: ModelConfig): TracedBlock[] {
+  if (config.backbone !== 'sashimi') {
+    return Array.from({ length: config.nLayers }, (_, layer) => ({ layer, channels: innerWidth(config), stride: 1 }));
+  }
+  const levels = sashimiLevels(config);
+  return sashimiStageList(config).flatMap((stage) =>
+    stageBlocks(stage).map((block) => ({
+      layer: block.index,
+      channels: config.expand * block.dModel,
+      stride: levels[stage.level]!.stride,
+      stage: `level ${stage.level} ${stage.kind}`,
+    })),
+  );
+}
 
 /** Maximum count of numbers in the traces of one inspection, all layers and kinds together: 64 MiB of float32. */
 const MAX_TRACE_VALUES = 16 * 2 ** 20;
@@ -308,45 +335,49 @@ class MambaBackend implements EngineBackend {
     if (!Number.isInteger(contextSamples) || contextSamples < 0 || contextSamples >= codes.length) {
       throw engineError('invalid-input', `Nothing to inspect: ${codes.length} samples of which ${contextSamples} are context.`, 'Select a region of at least one sample.');
     }
-    const { model } = loaded;
-    if (!(model instanceof MambaLM)) {
-      // TODO: trace U-Net levels once SashimiLM records selectivity traces.
-      throw engineError('invalid-input', `${loaded.summary.name} is a SaShiMi U-Net; the inspector traces flat models only.`, 'Load a flat model to inspect selectivity; the U-Net still trains and generates.');
-    }
-    return this.exclusive({ doing: 'inspecting', action: 'inspect' }, () => this.trace(loaded, model, codes, contextSamples));
+    return this.exclusive({ doing: 'inspecting', action: 'inspect' }, () => this.trace(loaded, codes, contextSamples));
   }
 
-  private async trace(loaded: LoadedModel, model: MambaLM, allCodes: Uint8Array, allContext: number): Promise<SelectivityTrace[]> {
+  private async trace(loaded: LoadedModel, allCodes: Uint8Array, allContext: number): Promise<SelectivityTrace[]> {
     // Only the last warm-up's worth of context can influence the plan's first segment.
     const trim = Math.max(0, allContext - INSPECTION_LIMITS.warmupSamples);
     const codes = allCodes.subarray(trim);
     const contextSamples = allContext - trim;
-    const plan = planInspection(codes.length, contextSamples, INSPECTION_LIMITS);
-    const { config } = loaded;
-    const channels = innerWidth(config);
+    const { config, model } = loaded;
+    const blocks = tracedBlocks(config);
+    // Activation memory per row grows with each block's width and falls with its level's stride.
+    const size = blocks.reduce((sum, block) => sum + (block.channels / config.expand) / block.stride, 0);
+    const maxRows = Math.floor(INSPECTION_LIMITS.maxRows / Math.max(1, size / INSPECTION_SIZED_FOR));
+    const plan = planInspection(codes.length, contextSamples, { ...INSPECTION_LIMITS, maxRows }, poolProduct(config));
     const samples = codes.length - contextSamples;
-    const samplesPerStep = samplesPerTraceStep(samples, channels, config.nLayers, TRACE_KINDS.length, MAX_TRACE_VALUES);
-    const poolers = Array.from({ length: config.nLayers }, () => TRACE_KINDS.map(() => new TracePooler(samples, channels, samplesPerStep, contextSamples)));
+    const totalChannels = blocks.reduce((sum, block) => sum + block.channels, 0);
+    const samplesPerStep = samplesPerTraceStep(samples, totalChannels, 1, TRACE_KINDS.length, MAX_TRACE_VALUES);
+    const poolers = blocks.map((block) => TRACE_KINDS.map(() => new TracePooler(samples, block.channels, samplesPerStep, contextSamples)));
 
     let done = 0;
     for (let first = 0; first < plan.segments.length; first += plan.batchSize) {
       if (this.disposed) throw engineError('device-lost', 'The engine was shut down during the inspection.');
       const segments = plan.segments.slice(first, first + plan.batchSize);
       const inputs = batchInputs(codes, segments, plan.inputLength, plan.batchSize, ZERO_CODE);
-      const layers = await model.inspect(inputs, plan.batchSize);
-      layers.forEach((layer, index) => {
-        poolers[index]![0]!.add(layer.delta, segments, plan.batchSize);
-        poolers[index]![1]!.add(layer.gate, segments, plan.batchSize);
-        poolers[index]![2]!.add(layer.stateNorm, segments, plan.batchSize);
+      // Both models return one entry per layer or block in forward order, the U-Net's at its level's rate.
+      const traced = await model.inspect(inputs, plan.batchSize);
+      traced.forEach((values, index) => {
+        const { stride } = blocks[index]!;
+        poolers[index]![0]!.add(values.delta, segments, plan.batchSize, stride);
+        poolers[index]![1]!.add(values.gate, segments, plan.batchSize, stride);
+        poolers[index]![2]!.add(values.stateNorm, segments, plan.batchSize, stride);
       });
       done += segments.reduce((sum, segment) => sum + segment.outputEnd - segment.outputStart, 0);
       this.emit({ kind: 'event', type: 'inspectProgress', doneSamples: done, totalSamples: samples });
     }
 
     const traces: SelectivityTrace[] = [];
-    poolers.forEach((kinds, layer) => {
-      kinds.forEach((pooler, index) => {
-        traces.push({ layer, kind: TRACE_KINDS[index]!, timeSteps: pooler.timeSteps, channels, samplesPerStep, data: pooler.result() });
+    poolers.forEach((kinds, index) => {
+      const { layer, channels, stage } = blocks[index]!;
+      kinds.forEach((pooler, kind) => {
+        const trace: SelectivityTrace = { layer, kind: TRACE_KINDS[kind]!, timeSteps: pooler.timeSteps, channels, samplesPerStep, data: pooler.result() };
+        if (stage) trace.stage = stage;
+        traces.push(trace);
       });
     });
     return traces;

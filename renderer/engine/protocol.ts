@@ -127,7 +127,10 @@ export type TraceKind = 'delta' | 'gate' | 'stateNorm';
  * samples `[t * samplesPerStep, (t + 1) * samplesPerStep)` of the inspected clip.
  */
 export interface SelectivityTrace {
+  /** Layer of a flat model, or block of a U-Net in forward order. */
   layer: number;
+  /** U-Nets only: the block's stage, such as "level 1 down", whose steps each cover 4 samples there. */
+  stage?: string;
   kind: TraceKind;
   timeSteps: number;
   channels: number;

@@ -48,6 +48,8 @@ export function InspectView() {
   const [pxPerSec, setPxPerSec] = useState(0);
 
   const layers = useMemo(() => [...new Set(traces.map((trace) => trace.layer))].sort((a, b) => a - b), [traces]);
+  // A U-Net's blocks name their stage, such as "level 1 down".
+  const stages = useMemo(() => new Map(traces.flatMap((trace) => (trace.stage ? [[trace.layer, trace.stage] as const] : []))), [traces]);
   const tracesShown = source === 'clip' ? subject?.kind === 'clip' && subject.clipId === clip?.id : subject?.kind === 'generated' && subject.takeNumber === take?.takeNumber;
   const trace = tracesShown ? findTrace(traces, layer, kind) : null;
   // The heatmap's time axis starts at the inspected span; the waveform shows all the audio.
@@ -115,9 +117,17 @@ export function InspectView() {
             ))}
           </div>
           <label className="inline-field">
-            Layer
+            {stages.size > 0 ? 'Block' : 'Layer'}
             <select value={layer} disabled={layers.length === 0} data-testid="trace-layer" onChange={(event) => inspect.getState().select(Number(event.target.value), kind)}>
-              {layers.length === 0 ? <option value={0}>–</option> : layers.map((value) => <option key={value} value={value}>{value}</option>)}
+              {layers.length === 0 ? (
+                <option value={0}>–</option>
+              ) : (
+                layers.map((value) => (
+                  <option key={value} value={value}>
+                    {stages.has(value) ? `${value} · ${stages.get(value)}` : value}
+                  </option>
+                ))
+              )}
             </select>
           </label>
           {tracesShown && status === 'done' && (

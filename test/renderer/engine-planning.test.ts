@@ -37,6 +37,37 @@ test('inspection plan covers every output once', () => {
   for (let position = 0; position < total; position++) assert.equal(covered[position], position < context ? 0 : 1, `position ${position}`);
 });
 
+test('inspection plan on a U-Net grid', () => {
+  for (const [total, context, align] of [
+    [1000, 15, 8],
+    [1000, 0, 6],
+    [90, 10, 16],
+    [121, 3, 4],
+  ] as const) {
+    const plan = planInspection(total, context, LIMITS, align);
+    const what = `${total} codes, grid ${align}`;
+    assert.equal(plan.inputLength % align, 0, `${what}: input length ${plan.inputLength}`);
+    const covered = new Uint8Array(total);
+    for (const segment of plan.segments) {
+      assert.equal(segment.inputStart % align, 0, `${what}: segment start ${segment.inputStart}`);
+      if (segment.inputStart > 0) assert.ok(segment.outputStart - segment.inputStart >= LIMITS.warmupSamples, `${what}: warm-up before ${segment.outputStart}`);
+      assert.ok(segment.outputEnd <= segment.inputStart + plan.inputLength, `${what}: segment ending at ${segment.outputEnd}`);
+      for (let position = segment.outputStart; position < segment.outputEnd; position++) covered[position]!++;
+    }
+    for (let position = 0; position < total; position++) assert.equal(covered[position], position < context ? 0 : 1, `${what}: position ${position}`);
+  }
+  // A short span is padded up to the grid.
+  assert.equal(planInspection(90, 10, LIMITS, 16).inputLength, 96);
+});
+
+test('trace pooler spreads a pooled row over its samples', () => {
+  // One channel, B = 1, rows of stride 2: row k has the value k and covers samples 2k and 2k + 1.
+  const values = Float32Array.from([0, 1, 2, 3]);
+  const pooler = new TracePooler(6, 1, 1, 1);
+  pooler.add(values, [{ inputStart: 0, outputStart: 1, outputEnd: 7 }], 1, 2);
+  assert.deepEqual([...pooler.result()], [0, 1, 1, 2, 2, 3]);
+});
+
 test('inspection plan rejects context longer than the warm-up', () => {
   assert.throws(() => planInspection(500, 21, LIMITS), RangeError);
   assert.throws(() => planInspection(10, 10, LIMITS), RangeError);

@@ -9,11 +9,13 @@ import { createBackboneGenerator } from '../../gpu/generate/backbone';
 import { decodeCheckpoint, encodeCheckpoint } from '../../gpu/model/checkpoint';
 import { resolveConfig } from '../../gpu/model/config';
 import { initParameters } from '../../gpu/model/init';
+import { SashimiLM } from '../../gpu/model/sashimi-lm';
 import { acquireNodeDevice } from '../../gpu/node';
 import { summarizeAdapter } from '../../renderer/engine/adapter';
 import type { EngineBackend } from '../../renderer/engine/engine-host';
 import { createMambaBackend } from '../../renderer/engine/mamba-backend';
 import type { EngineError, EngineEvent, EngineEventOf, EngineEventType, TrainConfig } from '../../renderer/engine/protocol';
+import { assertClose } from '../support/compare';
 
 const config = resolveConfig({ dModel: 16, nLayers: 2, dState: 8 });
 const checkpoint = encodeCheckpoint({ config, params: initParameters(config, 3), trainer: { step: 12 } });
@@ -233,7 +235,7 @@ test('backend exports the current weights', async () => {
   assert.deepEqual(gpuErrors, [], 'uncaptured WebGPU errors');
 });
 
-test('backend fine-tunes and generates from a SaShiMi U-Net', { timeout: 300_000 }, async () => {
+test('backend fine-tunes, generates from and inspects a SaShiMi U-Net', { timeout: 300_000 }, async () => {
   const unetConfig = resolveConfig({ backbone: 'sashimi', dModel: 8, dState: 4, sashimi: { pool: [2, 2], downBlocks: 1, centerBlocks: 1, upBlocks: 1 } });
   const unet = encodeCheckpoint({ config: unetConfig, params: initParameters(unetConfig, 5) });
   const summary = await backend.loadModel(unet, 'unet.safetensors');
@@ -267,18 +269,42 @@ test('backend fine-tunes and generates from a SaShiMi U-Net', { timeout: 300_000
   assert.equal(appCodes.length, 160);
 
   const ctx = new GpuContext(acquired);
-  const direct = createBackboneGenerator(ctx, saved.config, saved.params, { batch: 1 });
+  const generator = createBackboneGenerator(ctx, saved.config, saved.params, { batch: 1 });
   try {
-    await direct.step(prompt);
+    await generator.step(prompt);
     const directCodes: number[] = [];
-    await direct.generate({ samples: 160, temperature: 1, topP: 0.9, seed: 8, chunkSamples: 64, onChunk: (codes) => void directCodes.push(...codes[0]!) });
+    await generator.generate({ samples: 160, temperature: 1, topP: 0.9, seed: 8, chunkSamples: 64, onChunk: (codes) => void directCodes.push(...codes[0]!) });
     assert.deepEqual(appCodes, directCodes);
   } finally {
-    direct.destroy();
+    generator.destroy();
   }
 
-  const inspect = await rejection(backend.inspect(audioCodes(100), 16000));
-  assert.equal(inspect.code, 'invalid-input');
-  assert.match(inspect.message, /unet\.safetensors is a SaShiMi U-Net/);
+  // Inspection: every block at its own width, and each level's rows spread over the samples they cover.
+  const clip = audioCodes(100);
+  const traces = await backend.inspect(clip, 16000);
+  assert.equal(traces.length, 5 * 3);
+  assert.deepEqual(
+    traces.filter((trace) => trace.kind === 'delta').map((trace) => [trace.layer, trace.stage, trace.channels]),
+    [
+      [0, 'level 0 down', 16],
+      [1, 'level 1 down', 32],
+      [2, 'level 2 center', 64],
+      [3, 'level 1 up', 32],
+      [4, 'level 0 up', 16],
+    ],
+  );
+  const model = new SashimiLM(ctx, saved.config, saved.params);
+  try {
+    const direct = await model.inspect(Uint32Array.from(clip), 1);
+    for (const trace of traces) {
+      assert.equal(trace.timeSteps, 100);
+      assert.equal(trace.samplesPerStep, 1);
+      const { stride, [trace.kind]: rows } = direct[trace.layer]!;
+      const expected = Float32Array.from({ length: 100 * trace.channels }, (_, i) => rows[Math.floor(Math.floor(i / trace.channels) / stride) * trace.channels + (i % trace.channels)]!);
+      assertClose(trace.data, expected, { rtol: 1e-5, atol: 1e-6 }, `block ${trace.layer} ${trace.kind}`);
+    }
+  } finally {
+    model.destroy();
+  }
   assert.deepEqual(gpuErrors, [], 'uncaptured WebGPU errors');
 });
