@@ -10,6 +10,7 @@ import { writeFileAtomically } from '../../audio/node-file';
 import { benchScan, type ScanBenchResult } from '../../gpu/bench/scan-bench';
 import { timeReferenceForward, TrainBench } from '../../gpu/bench/train-bench';
 import type { GpuContext } from '../../gpu/context';
+import { createBackboneGenerator, type BackboneGenerator } from '../../gpu/generate/backbone';
 import { createGenerator } from '../../gpu/generate/generator';
 import { innerWidth, resolveConfig, type ConfigInput, type ModelConfig } from '../../gpu/model/config';
 import { initParameters } from '../../gpu/model/init';
@@ -39,6 +40,8 @@ interface BenchPlan {
   /** Length of the CPU reference forward, whose time is extrapolated per token. */
   referenceLength: number;
   generateBatches: number[];
+  /** U-Net timed at batch 1 beside the flat model, with the same width, state size and expand. */
+  unetModel: ConfigInput;
   /** Target wall time of each timed generation run, in seconds. */
   generateRunSec: number;
   /** How long the memory part generates. */
@@ -47,6 +50,8 @@ interface BenchPlan {
 }
 
 const FLAT_MODEL: ConfigInput = { dModel: 64, nLayers: 8, dState: 16, expand: 2 };
+/** docs/sashimi.md's default U-Net: pools [4, 4], width doubling, 2 blocks per stage (10 blocks). */
+const UNET_MODEL: ConfigInput = { backbone: 'sashimi', dModel: 64, dState: 16, expand: 2 };
 
 /**
  * Shape of the untimed step that compiles the training shaders. Pipelines are cached per
@@ -64,6 +69,7 @@ const FULL_PLAN: BenchPlan = {
   growthLengths: [4096, 16384, 65536],
   referenceLength: 512,
   generateBatches: [1, 8, 32],
+  unetModel: UNET_MODEL,
   generateRunSec: 3,
   memory: { audioSeconds: 60, minutes: 10 },
   repeats: 3,
@@ -76,6 +82,7 @@ const QUICK_PLAN: BenchPlan = {
   growthLengths: [256, 1024],
   referenceLength: 64,
   generateBatches: [1, 2],
+  unetModel: { backbone: 'sashimi', dModel: 16, dState: 16, expand: 2, sashimi: { pool: [2, 2], downBlocks: 1, centerBlocks: 1, upBlocks: 1 } },
   generateRunSec: 0.5,
   memory: { audioSeconds: 2, minutes: 0 },
   repeats: 2,
@@ -112,10 +119,14 @@ interface TrainReport {
   reference: { L: number; forwardSec: Stats; tokensPerSec: number };
 }
 
+type GenerateRun = { batch: number; samplesPerStream: number; sec: Stats; samplesPerSec: number; perStreamSamplesPerSec: number; realTimeFactorPerStream: number; compileSec: number };
+
 interface GenerateReport {
   config: ModelConfig;
   sampleRateHz: number;
-  runs: Array<{ batch: number; samplesPerStream: number; sec: Stats; samplesPerSec: number; perStreamSamplesPerSec: number; realTimeFactorPerStream: number; compileSec: number }>;
+  runs: GenerateRun[];
+  /** The U-Net at batch 1. */
+  unet: { config: ModelConfig; run: GenerateRun };
 }
 
 export interface BenchReport {
@@ -197,43 +208,50 @@ async function runTrain(ctx: GpuContext, plan: BenchPlan, io: CliIo): Promise<Tr
 async function runGenerate(ctx: GpuContext, plan: BenchPlan, io: CliIo): Promise<GenerateReport> {
   const config = resolveConfig(plan.model);
   const params = initParameters(config, 1);
-  const runs: GenerateReport['runs'] = [];
+  const runs: GenerateRun[] = [];
   for (const batch of plan.generateBatches) {
-    const generator = createGenerator(ctx, config, params, { batch });
-    try {
-      io.stderr(`generate: warm-up at batch ${batch}\n`);
-      const compileSec = (await generator.warmUp()) / 1000;
-      const sampling = { temperature: 1, topP: 0.95, seed: 7, onChunk: () => {} };
-      const probeSamples = 64;
-      let started = performance.now();
-      await generator.generate({ ...sampling, samples: probeSamples, chunkSamples: probeSamples });
-      const probeRate = probeSamples / ((performance.now() - started) / 1000);
-      const samplesPerStream = Math.max(256, Math.round(probeRate * plan.generateRunSec));
-
-      const seconds: number[] = [];
-      for (let run = 0; run < plan.repeats; run++) {
-        generator.reset();
-        started = performance.now();
-        const result = await generator.generate({ ...sampling, samples: samplesPerStream, chunkSamples: Math.min(samplesPerStream, 4096) });
-        seconds.push((performance.now() - started) / 1000);
-        if (result.samples !== samplesPerStream) throw new Error(`generate benchmark: generate() returned ${result.samples} of ${samplesPerStream} samples per stream`);
-      }
-      const sec = stats(seconds);
-      const perStream = samplesPerStream / sec.median;
-      runs.push({
-        batch,
-        samplesPerStream,
-        sec,
-        samplesPerSec: perStream * batch,
-        perStreamSamplesPerSec: perStream,
-        realTimeFactorPerStream: perStream / config.sampleRateHz,
-        compileSec,
-      });
-    } finally {
-      generator.destroy();
-    }
+    io.stderr(`generate: warm-up at batch ${batch}\n`);
+    runs.push(await timeGeneration(createGenerator(ctx, config, params, { batch }), plan));
   }
-  return { config, sampleRateHz: config.sampleRateHz, runs };
+  const unetConfig = resolveConfig(plan.unetModel);
+  io.stderr('generate: warm-up of the U-Net at batch 1\n');
+  const unet = await timeGeneration(createBackboneGenerator(ctx, unetConfig, initParameters(unetConfig, 1), { batch: 1 }), plan);
+  return { config, sampleRateHz: config.sampleRateHz, runs, unet: { config: unetConfig, run: unet } };
+}
+
+/** Times one generator as runGenerate describes, then destroys it. */
+async function timeGeneration(generator: BackboneGenerator, plan: BenchPlan): Promise<GenerateRun> {
+  try {
+    const compileSec = (await generator.warmUp()) / 1000;
+    const sampling = { temperature: 1, topP: 0.95, seed: 7, onChunk: () => {} };
+    const probeSamples = 64;
+    let started = performance.now();
+    await generator.generate({ ...sampling, samples: probeSamples, chunkSamples: probeSamples });
+    const probeRate = probeSamples / ((performance.now() - started) / 1000);
+    const samplesPerStream = Math.max(256, Math.round(probeRate * plan.generateRunSec));
+
+    const seconds: number[] = [];
+    for (let run = 0; run < plan.repeats; run++) {
+      generator.reset();
+      started = performance.now();
+      const result = await generator.generate({ ...sampling, samples: samplesPerStream, chunkSamples: Math.min(samplesPerStream, 4096) });
+      seconds.push((performance.now() - started) / 1000);
+      if (result.samples !== samplesPerStream) throw new Error(`generate benchmark: generate() returned ${result.samples} of ${samplesPerStream} samples per stream`);
+    }
+    const sec = stats(seconds);
+    const perStream = samplesPerStream / sec.median;
+    return {
+      batch: generator.batch,
+      samplesPerStream,
+      sec,
+      samplesPerSec: perStream * generator.batch,
+      perStreamSamplesPerSec: perStream,
+      realTimeFactorPerStream: perStream / generator.config.sampleRateHz,
+      compileSec,
+    };
+  } finally {
+    generator.destroy();
+  }
 }
 
 // --- formatting ----------------------------------------------------------------------
@@ -302,17 +320,25 @@ function formatTrain(report: TrainReport, repeats: number): string[] {
 }
 
 function formatGenerate(report: GenerateReport, repeats: number): string[] {
+  const header = [
+    '| B | samples per stream per run | run s, min / median | samples/s, all streams | samples/s per stream | real-time factor per stream | kernel compile s |',
+    '| ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+  ];
+  const row = (run: GenerateRun) =>
+    `| ${run.batch} | ${run.samplesPerStream} | ${minMedian(run.sec, 1, 2)} | ${fixed(run.samplesPerSec, 0)} | ${fixed(run.perStreamSamplesPerSec, 0)} | ${fixed(run.realTimeFactorPerStream, 3)} | ${fixed(run.compileSec, 1)} |`;
+  const pools = report.unet.config.sashimi?.pool.join(', ');
   return [
     `### Generation, ${modelText(report.config)}`,
     '',
     `generate() with temperature 1 and top-p 0.95, random weights, ${repeats} timed runs per batch after a warm-up and a probe that sizes the runs. Rates use the median run. Real-time factor: generated audio seconds per wall-clock second of one stream at ${report.sampleRateHz} Hz.`,
     '',
-    '| B | samples per stream per run | run s, min / median | samples/s, all streams | samples/s per stream | real-time factor per stream | kernel compile s |',
-    '| ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
-    ...report.runs.map(
-      (row) =>
-        `| ${row.batch} | ${row.samplesPerStream} | ${minMedian(row.sec, 1, 2)} | ${fixed(row.samplesPerSec, 0)} | ${fixed(row.perStreamSamplesPerSec, 0)} | ${fixed(row.realTimeFactorPerStream, 3)} | ${fixed(row.compileSec, 1)} |`,
-    ),
+    ...header,
+    ...report.runs.map(row),
+    '',
+    `The same at batch 1 for a SaShiMi U-Net, D=${report.unet.config.dModel} at the outer level, pools [${pools}], ${report.unet.config.nLayers} blocks (one fused kernel dispatch per stage and step, gpu/generate/stage-kernel.ts):`,
+    '',
+    ...header,
+    row(report.unet.run),
   ];
 }
 

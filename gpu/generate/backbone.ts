@@ -15,6 +15,8 @@ export interface BackboneGenerator {
   /** Feeds codes (L, B) time-major, index t * B + b, and returns their logits (L, B, V). */
   step(inputCodes: ArrayLike<number>): Promise<Float32Array>;
   generate(options: GenerateOptions): Promise<GenerateResult>;
+  /** Compiles the kernels now (lavapipe compiles at first use) and returns the milliseconds taken. */
+  warmUp(): Promise<number>;
   destroy(): void;
 }
 

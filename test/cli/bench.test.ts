@@ -73,12 +73,14 @@ describe('mamba-audio bench', () => {
 
     const generate = report.generate!;
     assert.ok(generate.runs.length >= 2, 'generation at two batch sizes or more');
-    for (const row of generate.runs) {
+    for (const row of [...generate.runs, generate.unet.run]) {
       assertStats(row.sec, runs, `generate B=${row.batch} sec`);
       for (const key of ['batch', 'samplesPerStream', 'samplesPerSec', 'perStreamSamplesPerSec', 'realTimeFactorPerStream'] as const) {
         assertPositive(row[key], `generate B=${row.batch} ${key}`);
       }
     }
+    assert.equal(generate.unet.config.backbone, 'sashimi');
+    assert.equal(generate.unet.run.batch, 1);
   });
 
   test('record needs the full run', () => {
