@@ -17,16 +17,9 @@ import { SashimiLM } from '../../gpu/model/sashimi-lm';
 import { ReferenceSashimiGenerator } from '../../gpu/reference/sashimi';
 import { Rng } from '../../gpu/util/rng';
 import { assertClose } from '../support/compare';
+import { tinySashimiConfig } from '../support/sashimi';
 
-const config = resolveConfig({
-  backbone: 'sashimi',
-  vocabSize: 32,
-  encoding: 'tokens',
-  dModel: 8,
-  dState: 4,
-  dtRank: 2,
-  sashimi: { pool: [2, 2], downBlocks: 1, centerBlocks: 1, upBlocks: 1, selective: { down: [true, false], center: true, up: [false, true] } },
-});
+const config = tinySashimiConfig();
 const params = initParameters(config, 17);
 const V = config.vocabSize;
 

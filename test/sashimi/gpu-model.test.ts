@@ -6,25 +6,18 @@ import assert from 'node:assert/strict';
 import { describe } from 'node:test';
 
 import { encodeTimePool } from '../../gpu/kernels/time_pool';
-import { parameterSpecs, resolveConfig } from '../../gpu/model/config';
+import { parameterSpecs } from '../../gpu/model/config';
 import { initParameters, type ParameterMap } from '../../gpu/model/init';
 import { SashimiLM } from '../../gpu/model/sashimi-lm';
 import { sashimiForwardRef } from '../../gpu/reference/sashimi';
 import { timePoolRef, type TimePoolShape } from '../../gpu/reference/time_pool';
 import { Rng } from '../../gpu/util/rng';
 import { assertClose } from '../support/compare';
+import { tinySashimiConfig } from '../support/sashimi';
 
 /** Two levels below the top, a non-selective down stage and non-selective up stage 0. */
 function smallSashimi() {
-  const config = resolveConfig({
-    backbone: 'sashimi',
-    vocabSize: 32,
-    encoding: 'tokens',
-    dModel: 8,
-    dState: 4,
-    dtRank: 2,
-    sashimi: { pool: [2, 2], downBlocks: 1, centerBlocks: 1, upBlocks: 1, selective: { down: [true, false], center: true, up: [false, true] } },
-  });
+  const config = tinySashimiConfig();
   return { config, params: initParameters(config, 13) };
 }
 

@@ -7,23 +7,15 @@ import { describe } from 'node:test';
 
 import type { CodeArray } from '../../gpu/generate/generator';
 import { SashimiGenerator } from '../../gpu/generate/sashimi-generator';
-import { resolveConfig } from '../../gpu/model/config';
 import { initParameters } from '../../gpu/model/init';
 import { SashimiLM } from '../../gpu/model/sashimi-lm';
 import { sashimiPrefillRef, type SashimiState } from '../../gpu/reference/sashimi';
 import { Rng } from '../../gpu/util/rng';
 import { assertClose, type Tolerance } from '../support/compare';
+import { tinySashimiConfig } from '../support/sashimi';
 
 // Pool product 6, so that the prompt lengths below end inside a group at level 0, at level 1, or both.
-const config = resolveConfig({
-  backbone: 'sashimi',
-  vocabSize: 32,
-  encoding: 'tokens',
-  dModel: 8,
-  dState: 4,
-  dtRank: 2,
-  sashimi: { pool: [2, 3], downBlocks: 1, centerBlocks: 1, upBlocks: 1, selective: { down: [true, false], center: true, up: [false, true] } },
-});
+const config = tinySashimiConfig([2, 3]);
 const params = initParameters(config, 23);
 const V = config.vocabSize;
 const TOLERANCE: Tolerance = { rtol: 1e-4, atol: 1e-4 };

@@ -7,22 +7,14 @@ import { describe } from 'node:test';
 
 import type { ChunkTraces, CodeArray } from '../../gpu/generate/generator';
 import { SashimiGenerator } from '../../gpu/generate/sashimi-generator';
-import { resolveConfig } from '../../gpu/model/config';
 import { initParameters } from '../../gpu/model/init';
 import { SashimiLM } from '../../gpu/model/sashimi-lm';
 import { ReferenceSashimiGenerator, sashimiTracesRef, type SashimiStepTraces } from '../../gpu/reference/sashimi';
 import { Rng } from '../../gpu/util/rng';
 import { assertClose } from '../support/compare';
+import { tinySashimiConfig } from '../support/sashimi';
 
-const config = resolveConfig({
-  backbone: 'sashimi',
-  vocabSize: 32,
-  encoding: 'tokens',
-  dModel: 8,
-  dState: 4,
-  dtRank: 2,
-  sashimi: { pool: [2, 2], downBlocks: 1, centerBlocks: 1, upBlocks: 1, selective: { down: [true, false], center: true, up: [false, true] } },
-});
+const config = tinySashimiConfig();
 const params = initParameters(config, 29);
 const V = config.vocabSize;
 const KINDS = ['delta', 'gate', 'stateNorm'] as const;
