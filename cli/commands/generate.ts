@@ -1,25 +1,30 @@
 // `mamba-audio generate`: generates audio sample by sample from a model's recurrent state,
 // optionally continuing a prompt clip, and writes a WAV file.
 import { existsSync, statSync } from 'node:fs';
-import { basename, dirname, resolve } from 'node:path';
+import { basename, dirname, extname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import { readAudioFile, writeFileAtomically } from '../../audio/node-file';
 import { decodeCodes } from '../../audio/mulaw';
+import { computePeaks } from '../../audio/peaks';
 import { prepareCodes } from '../../audio/prepare';
 import { encodeWav } from '../../audio/wav-encode';
 import { createBackboneGenerator, type BackboneGenerator } from '../../gpu/generate/backbone';
-import type { CodeArray, Generator } from '../../gpu/generate/generator';
+import type { ChunkTraces, CodeArray, Generator } from '../../gpu/generate/generator';
 import type { GpuContext } from '../../gpu/context';
 import type { Checkpoint } from '../../gpu/model/checkpoint';
+import { innerWidth, type ModelConfig } from '../../gpu/model/config';
 import { SashimiGenerator } from '../../gpu/generate/sashimi-generator';
 import { MambaLM } from '../../gpu/model/lm';
 import { SashimiLM } from '../../gpu/model/sashimi-lm';
 import { createNodeContext } from '../../gpu/node';
 import { UsageError, type ParsedArgs } from '../args';
 import { EXIT_OK, type CliIo, type Command } from '../command';
+import { GenerationTraceRecorder, defaultTraceHop } from '../generation-traces';
 import { ProgressLine } from '../progress';
+import { encodeTraceSafetensors, writeTraceJson, type TraceRecord } from '../render/trace-file';
 import { formatDuration, readCheckpointFile } from '../training';
+import { DEFAULT_WIDTH_PX, writePng } from './inspect';
 
 /** The model shipped with the app; the CLI uses it when no --model is given. */
 export const DEFAULT_MODEL_PATH = fileURLToPath(new URL('../../assets/default-model.safetensors', import.meta.url));
@@ -59,6 +64,40 @@ async function readPrompt(ctx: GpuContext, checkpoint: Checkpoint, generator: Ba
   }
 }
 
+/** Writes the traces recorded during generation in inspect's formats: the trace file, the PNG, or both. */
+async function writeGenerationTraces(
+  job: { recorder: GenerationTraceRecorder; generated: Float32Array; sampleCount: number; config: ModelConfig; modelPath: string; audioPath: string; tracePath?: string; pngPath?: string },
+  io: CliIo,
+): Promise<void> {
+  const { recorder, config } = job;
+  const record: TraceRecord = {
+    clipPath: job.audioPath,
+    modelPath: job.modelPath,
+    config,
+    sampleRateHz: config.sampleRateHz,
+    startSample: 0,
+    sampleCount: job.sampleCount,
+    channels: innerWidth(config),
+    hopSamples: recorder.hopSamples,
+    windows: [{ runFromSample: 0, keepFromSample: 0, endSample: job.sampleCount }],
+    peaks: computePeaks(job.generated, DEFAULT_WIDTH_PX),
+    // A stopped run has fewer samples than planned; its rows past the end stay out of the file.
+    layers: recorder.result().map((layer) => {
+      const keep = Math.ceil(job.sampleCount / recorder.hopSamples) * layer.channels!;
+      return { ...layer, delta: layer.delta.subarray(0, keep), gate: layer.gate.subarray(0, keep), stateNorm: layer.stateNorm.subarray(0, keep) };
+    }),
+  };
+  if (job.tracePath !== undefined) {
+    if (extname(job.tracePath).toLowerCase() === '.json') await writeTraceJson(job.tracePath, record);
+    else await writeFileAtomically(job.tracePath, encodeTraceSafetensors(record));
+    io.stderr(`traces: ${job.tracePath} (rows of ${recorder.hopSamples} samples)\n`);
+  }
+  if (job.pngPath !== undefined) {
+    const written = await writePng(job.pngPath, record, basename(job.audioPath), DEFAULT_WIDTH_PX);
+    io.stderr(`heatmap: ${job.pngPath} (${written.width} x ${written.height} px), bands described in ${written.sidecar}\n`);
+  }
+}
+
 export const generateCommand: Command = {
   name: 'generate',
   summary: 'generate audio from a model and write a WAV file',
@@ -67,7 +106,9 @@ export const generateCommand: Command = {
     'Generates audio one sample at a time from the model\'s recurrent state, in constant memory\n' +
     'however long the output, and writes it as a WAV file at the model\'s sample rate. With\n' +
     '--prompt, the prompt clip is run through the model\'s parallel forward first and generation\n' +
-    'continues from its state. The same --seed gives the same audio.',
+    'continues from its state. The same --seed gives the same audio. --traces records the\n' +
+    'selectivity of every layer (every block of a U-Net) as the model plays; without it\n' +
+    'generation records nothing extra.',
   options: [
     { name: 'model', short: 'm', valueName: 'FILE', description: 'checkpoint (.safetensors) to use (default: the embedded default model)' },
     { name: 'out', short: 'o', valueName: 'FILE', description: 'WAV file to write (default generated.wav); with --streams N > 1, FILE-1.wav ...' },
@@ -79,6 +120,9 @@ export const generateCommand: Command = {
     { name: 'prompt-seconds', valueName: 'SEC', description: 'seconds of the prompt to feed (default 2)' },
     { name: 'streams', valueName: 'N', description: 'independent streams generated in parallel (default 1)' },
     { name: 'include-prompt', description: 'write the prompt before the generated audio in the WAV file' },
+    { name: 'traces', valueName: 'FILE', description: 'record delta, gate and state norm per layer while generating, into FILE.json or FILE.safetensors (the format of inspect --out); the first stream only' },
+    { name: 'traces-png', valueName: 'FILE', description: 'also draw those traces under the generated waveform into FILE.png (the format of inspect --png)' },
+    { name: 'trace-hop', valueName: 'SAMPLES', description: 'samples averaged into one trace row (default: 1, or more when the traces would exceed 16 Mi numbers)' },
   ],
   positionals: [],
 
@@ -99,6 +143,14 @@ export const generateCommand: Command = {
     if (!existsSync(outFolder) || !statSync(outFolder).isDirectory()) {
       throw new UsageError(`the folder of --out ${out} (${outFolder}) does not exist; create it or choose another path`);
     }
+    const tracePath = args.string('traces');
+    const tracePngPath = args.string('traces-png');
+    if (tracePath !== undefined && !['.json', '.safetensors'].includes(extname(tracePath).toLowerCase())) {
+      throw new UsageError(`--traces ${tracePath} must end in .json or .safetensors`);
+    }
+    if (tracePngPath !== undefined && extname(tracePngPath).toLowerCase() !== '.png') throw new UsageError(`--traces-png ${tracePngPath} must end in .png`);
+    const traceHopOption = args.number('trace-hop', { integer: true, min: 1 });
+    if (traceHopOption !== undefined && tracePath === undefined && tracePngPath === undefined) throw new UsageError('--trace-hop needs --traces or --traces-png');
     if (temperature < LOW_TEMPERATURE) {
       io.stderr(`warning: temperature ${temperature} is close to greedy decoding, which tends to collapse raw audio into silence or a drone\n`);
     }
@@ -125,6 +177,8 @@ export const generateCommand: Command = {
       if (promptCodes) await readPrompt(ctx, checkpoint, generator, promptCodes, streams);
       else generator.reset();
 
+      const recordTraces = tracePath !== undefined || tracePngPath !== undefined;
+      const recorder = recordTraces ? new GenerationTraceRecorder(config, total, traceHopOption ?? defaultTraceHop(config, total), streams) : null;
       const outputs = Array.from({ length: streams }, () => new Uint8Array(total));
       const progress = new ProgressLine(io, process.stderr.isTTY === true);
       const started = performance.now();
@@ -139,8 +193,10 @@ export const generateCommand: Command = {
         seed,
         chunkSamples: Math.min(total, Math.max(256, Math.round(sampleRateHz / 4))),
         signal: controller.signal,
-        onChunk: (codes: CodeArray[], startSample: number) => {
+        traces: recordTraces,
+        onChunk: (codes: CodeArray[], startSample: number, traces?: ChunkTraces) => {
           codes.forEach((chunk, stream) => outputs[stream].set(chunk, startSample));
+          if (recorder && traces) recorder.add(traces, startSample, codes[0].length);
           produced = startSample + codes[0].length;
           const elapsedSec = (performance.now() - started) / 1000;
           const rate = (produced * streams) / elapsedSec;
@@ -166,6 +222,10 @@ export const generateCommand: Command = {
         const path = streams === 1 ? out : out.replace(/(\.wav)?$/i, `-${stream + 1}.wav`);
         await writeFileAtomically(path, encodeWav([samples], sampleRateHz, 'pcm16').bytes);
         io.stdout(`${path}\n`);
+      }
+      if (recorder) {
+        const generated = decodeCodes(outputs[0].subarray(0, result.samples), quantization);
+        await writeGenerationTraces({ recorder, generated, sampleCount: result.samples, config, modelPath, audioPath: streams === 1 ? out : out.replace(/(\.wav)?$/i, '-1.wav'), tracePath, pngPath: tracePngPath }, io);
       }
       const rate = (result.samples * streams) / elapsedSec;
       io.stderr(

@@ -17,7 +17,7 @@ import { CheckpointError, type Checkpoint } from '../../gpu/model/checkpoint';
 import { innerWidth, type ModelConfig } from '../../gpu/model/config';
 import type { ParameterMap } from '../../gpu/model/init';
 import { MambaLM } from '../../gpu/model/lm';
-import { poolProduct, sashimiLevels, sashimiStageList, stageBlocks } from '../../gpu/model/sashimi-config';
+import { poolProduct, sashimiLevels, tracedBlocks } from '../../gpu/model/sashimi-config';
 import { SashimiLM } from '../../gpu/model/sashimi-lm';
 import { SafetensorsError } from '../../gpu/model/safetensors';
 import { createNodeContext } from '../../gpu/node';
@@ -32,7 +32,7 @@ export const DEFAULT_MODEL_PATH = fileURLToPath(new URL('../../assets/default-mo
 
 /** Span traced when --duration is not given, in seconds: full-resolution traces grow as L x DI per layer. */
 const DEFAULT_MAX_DURATION_SEC = 10;
-const DEFAULT_WIDTH_PX = 1600;
+export const DEFAULT_WIDTH_PX = 1600;
 /** Largest forward pass by default, in samples; --window overrides it. */
 const DEFAULT_WINDOW_SAMPLES = 65536;
 /** Samples run before each window after the first, so its SSM and conv states start warm. */
@@ -166,14 +166,7 @@ function flatTracer(ctx: GpuContext, config: ModelConfig, params: ParameterMap):
 function sashimiTracer(ctx: GpuContext, config: ModelConfig, params: ParameterMap): WindowTracer {
   const lm = new SashimiLM(ctx, config, params);
   const product = poolProduct(config);
-  const levels = sashimiLevels(config);
-  const layers = sashimiStageList(config).flatMap((stage) =>
-    stageBlocks(stage).map((block) => {
-      const stride = levels[stage.level].stride;
-      const name = block.prefix.replace(/^backbone\./, '');
-      return { channels: config.expand * block.dModel, samplesPerRow: stride, label: stride > 1 ? `${name} (${stride} samples per row)` : name };
-    }),
-  );
+  const layers = tracedBlocks(config).map(({ name, channels, stride }) => ({ channels, samplesPerRow: stride, label: stride > 1 ? `${name} (${stride} samples per row)` : name }));
   return {
     layers,
     async trace(codes) {
@@ -221,7 +214,7 @@ async function traceSpan(ctx: GpuContext, tracer: WindowTracer, codes: Uint8Arra
   return layers;
 }
 
-async function writePng(pngPath: string, record: TraceRecord, clipName: string, widthPx: number): Promise<{ width: number; height: number; sidecar: string }> {
+export async function writePng(pngPath: string, record: TraceRecord, clipName: string, widthPx: number): Promise<{ width: number; height: number; sidecar: string }> {
   const startSec = record.startSample / record.sampleRateHz;
   const durationSec = record.sampleCount / record.sampleRateHz;
   const widths = [...new Set(record.layers.map((layer) => layer.channels ?? record.channels))];

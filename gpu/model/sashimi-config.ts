@@ -20,7 +20,7 @@
 // A residual block is the flat model's x + Mamba(RMSNorm(x)), with inner width expand * D_s.
 // dState, dtRank and dConv are the same at every level. With pool = [] the U-Net is a flat
 // stack of centerBlocks blocks under other parameter names.
-import { ConfigError, resolveFlatFields, blockParameterSpecs, type BackboneBlock, type ConfigInput, type ModelConfig, type ParameterSpec } from './config';
+import { ConfigError, innerWidth, resolveFlatFields, blockParameterSpecs, type BackboneBlock, type ConfigInput, type ModelConfig, type ParameterSpec } from './config';
 
 export interface SashimiConfig {
   /** Pooling factor of each down stage, outermost first, e.g. [4, 4], each at least 2. */
@@ -256,4 +256,35 @@ export function sashimiParameterSpecs(config: ModelConfig): ParameterSpec[] {
     if (stage.kind === 'down') poolSpecs('down', stage.level, stage.firstBlock + stage.blockCount);
   }
   return specs;
+}
+
+/** A layer of a flat model, or a block of a U-Net, as its selectivity traces see it. */
+export interface TracedBlock {
+  /** Layer index, or the block's index in forward order. */
+  index: number;
+  /** "layer 3", or the block's parameter prefix without "backbone.", e.g. "center.layers.0". */
+  name: string;
+  /** U-Nets only: the block's stage, e.g. "level 1 down". */
+  stage?: string;
+  /** Channels DI of its traces: expand * D of its level. */
+  channels: number;
+  /** Samples per step of its level: 1 for a flat model and the top level. */
+  stride: number;
+}
+
+/** Lists the layers of a flat model, or the blocks of a U-Net in forward order, with their trace shapes. */
+export function tracedBlocks(config: ModelConfig): TracedBlock[] {
+  if (config.backbone !== 'sashimi') {
+    return Array.from({ length: config.nLayers }, (_, index) => ({ index, name: `layer ${index}`, channels: innerWidth(config), stride: 1 }));
+  }
+  const levels = sashimiLevels(config);
+  return sashimiStageList(config).flatMap((stage) =>
+    stageBlocks(stage).map((block) => ({
+      index: block.index,
+      name: block.prefix.replace(/^backbone\./, ''),
+      stage: `level ${stage.level} ${stage.kind}`,
+      channels: config.expand * block.dModel,
+      stride: levels[stage.level].stride,
+    })),
+  );
 }

@@ -15,7 +15,7 @@ import { createBackboneGenerator, type BackboneGenerator } from '../../gpu/gener
 import { decodeCheckpoint, encodeCheckpoint } from '../../gpu/model/checkpoint';
 import { innerWidth, parameterCount, type ModelConfig } from '../../gpu/model/config';
 import { createLanguageModel, type LanguageModel } from '../../gpu/model/language-model';
-import { poolProduct, sashimiLevels, sashimiStageList, stageBlocks } from '../../gpu/model/sashimi-config';
+import { poolProduct, tracedBlocks } from '../../gpu/model/sashimi-config';
 import { backendError, withMemoryScope } from './backend-errors';
 import type { EngineBackend, EngineBackendContext } from './engine-host';
 import { engineError } from './errors';
@@ -45,32 +45,8 @@ const INSPECTION_LIMITS: InspectionLimits = {
   maxRows: 16384,
 };
 
-/** Width times layers of the model that INSPECTION_LIMITS.maxRows is sized for. */
+/** Sum of width over stride of the model that INSPECTION_LIMITS.maxRows is sized for: D 64, 4 layers. */
 const INSPECTION_SIZED_FOR = 64 * 4;
-
-/** One traced layer of a flat model, or block of a U-Net: the channels of its traces and the samples per row. */
-interface TracedBlock {
-  layer: number;
-  channels: number;
-  stride: number;
-  stage?: string;
-}
-
-/** Lists the layers or blocks that inspection traces, in forward order. */
-function tracedBlocks(config: ModelConfig): TracedBlock[] {
-  if (config.backbone !== 'sashimi') {
-    return Array.from({ length: config.nLayers }, (_, layer) => ({ layer, channels: innerWidth(config), stride: 1 }));
-  }
-  const levels = sashimiLevels(config);
-  return sashimiStageList(config).flatMap((stage) =>
-    stageBlocks(stage).map((block) => ({
-      layer: block.index,
-      channels: config.expand * block.dModel,
-      stride: levels[stage.level]!.stride,
-      stage: `level ${stage.level} ${stage.kind}`,
-    })),
-  );
-}
 
 /** Maximum count of numbers in the traces of one inspection, all layers and kinds together: 64 MiB of float32. */
 const MAX_TRACE_VALUES = 16 * 2 ** 20;
@@ -346,7 +322,7 @@ class MambaBackend implements EngineBackend {
     const { config, model } = loaded;
     const blocks = tracedBlocks(config);
     // Activation memory per row grows with each block's width and falls with its level's stride.
-    const size = blocks.reduce((sum, block) => sum + (block.channels / config.expand) / block.stride, 0);
+    const size = blocks.reduce((sum, block) => sum + block.channels / config.expand / block.stride, 0);
     const maxRows = Math.floor(INSPECTION_LIMITS.maxRows / Math.max(1, size / INSPECTION_SIZED_FOR));
     const plan = planInspection(codes.length, contextSamples, { ...INSPECTION_LIMITS, maxRows }, poolProduct(config));
     const samples = codes.length - contextSamples;
@@ -373,7 +349,7 @@ class MambaBackend implements EngineBackend {
 
     const traces: SelectivityTrace[] = [];
     poolers.forEach((kinds, index) => {
-      const { layer, channels, stage } = blocks[index]!;
+      const { index: layer, channels, stage } = blocks[index]!;
       kinds.forEach((pooler, kind) => {
         const trace: SelectivityTrace = { layer, kind: TRACE_KINDS[kind]!, timeSteps: pooler.timeSteps, channels, samplesPerStep, data: pooler.result() };
         if (stage) trace.stage = stage;
