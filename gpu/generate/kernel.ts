@@ -47,6 +47,8 @@ export interface KernelPlan {
   role?: 'generate' | 'stage';
   /** The 'stage' role's distance between two layers' states, in vec4s: at least B * DI * KT and B * DI * NQ. */
   stageStates?: { convLayerVec4: number; ssmLayerVec4: number };
+  /** The 'stage' role's work around the layers; each part saves the dispatches that would do it alone. */
+  stageIo?: StageIo;
   nLayers: number;
   rmsNormEps: number;
   /** Lanes W per workgroup: a power of two, at most the subgroup size when subgroups are used. */
@@ -56,6 +58,20 @@ export interface KernelPlan {
   /** Write delta, gate and state norm per layer and channel (the traces variant). */
   traces: boolean;
   subgroups: boolean;
+}
+
+/** The parts of a 'stage' kernel around its layers. Without any, it runs the layers on stage_x in place. */
+export interface StageIo {
+  /** Start from the embedding row of the code in stage_codes (B) u32 instead of reading stage_x. */
+  embed?: boolean;
+  /**
+   * Pool factor p of the stage's level, for a down stage of a U-Net. After the layers, x
+   * goes to column block j of stage_down (B, p * D), and stage_x gets x plus column block
+   * j of stage_up. The stage_slot uniform holds j.
+   */
+  pool?: number;
+  /** End with the final RMSNorm and the head, into stage_logits (B, VP), instead of writing x. */
+  head?: boolean;
 }
 
 export interface GeneratedKernel {
@@ -83,6 +99,12 @@ export const BINDING = {
   traces: 8,
   /** The 'stage' role's residual x (B, D), in place of inputs, codes and logits. */
   stageX: 9,
+  /** The 'stage' role's optional parts (StageIo). */
+  stageCodes: 10,
+  stageDown: 11,
+  stageUp: 12,
+  stageSlot: 13,
+  stageLogits: 14,
 } as const;
 
 /** Bytes of the Params struct below. */
@@ -128,7 +150,9 @@ function hashText(text: string): string {
 export function buildGenerateKernel(plan: KernelPlan): GeneratedKernel {
   const { layout, nLayers, lanes: W, streams: S } = plan;
   const stage = plan.role === 'stage';
+  const io: StageIo = plan.stageIo ?? {};
   if (stage && plan.traces) throw new ShapeError('generator: the stage kernel records no traces');
+  if (io.pool && io.head) throw new ShapeError('generator: a stage kernel ends either in the pooling buffers or in the head, not both');
   checkLanes(layout, W);
   const { D, DI, N, NP, R, K, V, VP, XT, KT, RT, TW } = layout;
   const E = D / W;
@@ -312,8 +336,8 @@ export function buildGenerateKernel(plan: KernelPlan): GeneratedKernel {
     }
   };
 
-  // Logits of the lane's VW classes, 4 per iteration, into this step's logits rows.
-  const emitHead = (): void => {
+  // Logits of the lane's VW classes, 4 per iteration, into this step's logits rows (or stage_logits).
+  const emitHead = (target = (stream: string) => `logits[(logits_row * p.batch + ${stream}) * ${VP4}u + lane * ${VQ}u + k]`): void => {
     emitNormGather('hn');
     out.block(`for (var k = 0u; k < ${VQ}u; k++)`, () => {
       out.line(`let class0 = lane * ${VW}u + 4u * k;`);
@@ -326,7 +350,7 @@ export function buildGenerateKernel(plan: KernelPlan): GeneratedKernel {
         // Classes past V are padding: a very negative logit gives them zero probability.
         out.line(`let lv${s} = select(${logits}, vec4f(-3.0e38), class0 + vec4u(0u, 1u, 2u, 3u) >= vec4u(${V}u));`);
       }
-      emitStreamStores([{ target: (stream) => `logits[(logits_row * p.batch + ${stream}) * ${VP4}u + lane * ${VQ}u + k]`, value: (st) => `lv${st}` }]);
+      emitStreamStores([{ target, value: (st) => `lv${st}` }]);
     });
   };
 
@@ -453,8 +477,21 @@ struct Params {
 // (B, layers, DI, ${KT}), or (layers, B, DI, ${KT}) in the stage role: the last K inputs, k = 0 the oldest
 @group(0) @binding(${BINDING.conv}) var<storage, read_write> conv: array<vec4f>;`);
   if (stage) {
-    out.line(`// (B, D / 4): the residual entering the stage, then leaving it
+    if (!io.head || !io.embed) {
+      out.line(`// (B, D / 4): the residual entering the stage (unless it embeds), then leaving it (unless it ends in the head)
 @group(0) @binding(${BINDING.stageX}) var<storage, read_write> stage_x: array<vec4f>;`);
+    }
+    if (io.embed) out.line(`// (B): the code each stream feeds
+@group(0) @binding(${BINDING.stageCodes}) var<storage, read> stage_codes: array<u32>;`);
+    if (io.pool) {
+      out.line(`// (B, p * D / 4): the level's down buffer, which collects x, and up buffer, added to x
+@group(0) @binding(${BINDING.stageDown}) var<storage, read_write> stage_down: array<vec4f>;
+@group(0) @binding(${BINDING.stageUp}) var<storage, read> stage_up: array<vec4f>;
+// x: the column block j of this step, 0 <= j < p
+@group(0) @binding(${BINDING.stageSlot}) var<uniform> stage_slot: vec4u;`);
+    }
+    if (io.head) out.line(`// (B, VP / 4): logits, padded classes at -3e38
+@group(0) @binding(${BINDING.stageLogits}) var<storage, read_write> stage_logits: array<vec4f>;`);
   } else {
     out.line(`// (steps, B)
 @group(0) @binding(${BINDING.inputs}) var<storage, read> inputs: array<u32>;
@@ -482,11 +519,30 @@ ${texelFunction}
     if (plan.traces) out.line(`let trace_kind_stride = ${nLayers}u * p.trace_steps * p.batch * ${DI}u;`);
 
     if (stage) {
-      // One step on stage_x: no sampling, embedding or head, so the layers are the whole step.
+      // One step: the layers, with the parts of plan.stageIo around them.
       out.line('let step = 0u;');
-      for (const s of streams) for (let q = 0; q < Q; q++) out.line(`var x${s}_${q} = stage_x[stream${s} * ${D4}u + lane * ${Q}u + ${q}u];`);
+      for (const s of streams) {
+        if (io.embed) {
+          out.line(`let emb_row${s} = ${layout.embedding.firstRow}u + min(stage_codes[stream${s}], ${V - 1}u);`);
+          for (let q = 0; q < Q; q++) out.line(`var x${s}_${q} = texel(emb_row${s}, lane * ${Q}u + ${q}u);`);
+        } else {
+          for (let q = 0; q < Q; q++) out.line(`var x${s}_${q} = stage_x[stream${s} * ${D4}u + lane * ${Q}u + ${q}u];`);
+        }
+      }
       emitLayerLoop();
-      emitStreamStores(Array.from({ length: Q }, (_, q) => ({ target: (stream: string) => `stage_x[${stream} * ${D4}u + lane * ${Q}u + ${q}u]`, value: (st: number) => `x${st}_${q}` })));
+      const lanePart = (q: number) => `lane * ${Q}u + ${q}u`;
+      if (io.pool) {
+        const column = (stream: string, q: number) => `(${stream} * ${io.pool}u + stage_slot.x) * ${D4}u + ${lanePart(q)}`;
+        for (const s of streams) for (let q = 0; q < Q; q++) out.line(`let up${s}_${q} = stage_up[${column(`stream${s}`, q)}];`);
+        emitStreamStores([
+          ...Array.from({ length: Q }, (_, q) => ({ target: (stream: string) => `stage_down[${column(stream, q)}]`, value: (st: number) => `x${st}_${q}` })),
+          ...Array.from({ length: Q }, (_, q) => ({ target: (stream: string) => `stage_x[${stream} * ${D4}u + ${lanePart(q)}]`, value: (st: number) => `x${st}_${q} + up${st}_${q}` })),
+        ]);
+      } else if (io.head) {
+        emitHead((stream) => `stage_logits[${stream} * ${VP4}u + lane * ${VQ}u + k]`);
+      } else {
+        emitStreamStores(Array.from({ length: Q }, (_, q) => ({ target: (stream: string) => `stage_x[${stream} * ${D4}u + ${lanePart(q)}]`, value: (st: number) => `x${st}_${q}` })));
+      }
       return;
     }
 
@@ -538,9 +594,10 @@ ${texelFunction}
   const writeLoop = (count: number): number => (count > 1 ? count : 0);
   const exchangeLoops = plan.subgroups ? 0 : S * (nLayers * (writeLoop(Q) + writeLoop(XT) + writeLoop(D4)) + writeLoop(Q));
   const loopIterationsPerStep = stage
-    ? nLayers * (1 + 2 * M) + (S === 1 ? 0 : S * (nLayers * M * 2 + 1)) + exchangeLoops
+    ? nLayers * (1 + 2 * M) + (io.head ? VQ : 0) + (S === 1 ? 0 : S * (nLayers * M * 2 + 1)) + exchangeLoops
     : 1 + nLayers * (1 + 2 * M) + VQ + S * (1 + NUCLEUS_BISECTION_STEPS) + streamLoops + exchangeLoops;
-  const variant = `${stage ? 'stage,' : ''}${plan.subgroups ? 'subgroups' : 'workgroup'}${plan.traces ? ',traces' : ''}`;
+  const stageParts = stage ? `stage${io.embed ? '+embed' : ''}${io.pool ? `+pool${io.pool}` : ''}${io.head ? '+head' : ''},` : '';
+  const variant = `${stageParts}${plan.subgroups ? 'subgroups' : 'workgroup'}${plan.traces ? ',traces' : ''}`;
   return {
     label: `generate[D=${D},DI=${DI},N=${N},L=${nLayers},W=${W},S=${S},${variant},${hashText(source)}]`,
     source,

@@ -3,11 +3,14 @@
 // sampling on the GPU, draws numbered by the samples generated since reset(), chunks
 // streamed to the caller, and memory that does not grow with the number of samples.
 //
-// Each sample is a sequence of dispatches that the CPU records: the embedding, one fused
-// StageKernel dispatch per stage (stage-kernel.ts: every block of the stage in one
-// kernel), the pooling layers with their residual adds, the head and the sampler. The
-// level schedule is that of reference/sashimi.ts (sashimiStep): level s + 1 steps only on
-// the samples where level s's down buffer fills, every p_s samples.
+// Each sample is a sequence of dispatches that the CPU records: the sampler, then one
+// fused StageKernel dispatch per stage that steps (stage-kernel.ts: every block of the
+// stage in one kernel), with the pooling linear layers between levels. The top level's
+// first stage also embeds the codes, every down stage also fills its level's pooling
+// buffers, and the top level's last stage also computes the logits, so a sample at the
+// top level alone is three dispatches. The level schedule is that of reference/sashimi.ts
+// (sashimiStep): level s + 1 steps only on the samples where level s's down buffer fills,
+// every p_s samples.
 //
 // The per-kernel path records each block as the engine's own kernels instead: RMSNorm,
 // in_proj, conv1d_step, x_proj, dt_proj, a one-step scan that continues from the saved SSM
@@ -30,7 +33,7 @@ import { selectivityOf } from '../model/sashimi-capture';
 import type { ChunkTraces, CodeArray, GenerateOptions, GenerateResult } from './generator';
 import { CallGuard } from './call-guard';
 import { validateSampling } from './sampler';
-import { StageKernel } from './stage-kernel';
+import { StageKernel, type StageKernelIo } from './stage-kernel';
 
 /** Samples recorded between two waits on the GPU, which bounds how far the CPU runs ahead. */
 const SAMPLES_PER_SUBMIT = 32;
@@ -86,6 +89,8 @@ export class SashimiGenerator implements BackboneGenerator {
   private readonly blockStates: BlockState[];
   /** One fused kernel per stage, when StageKernel.supports the config; empty otherwise. */
   private readonly stageKernels = new Map<SashimiStage, StageKernel>();
+  /** Whether the top level's last stage kernel computes the logits itself. */
+  private headFused = false;
   private readonly tensors: LevelTensors[];
   private readonly V: number;
   /** Code fed at the current step, (B) u32. */
@@ -132,9 +137,16 @@ export class SashimiGenerator implements BackboneGenerator {
       this.params.set(spec.name, ctx.tensor(spec.name, spec.shape, data));
     }
     const { dState: N, dConv: K } = config;
+    this.tensors = this.levels.map((level) => this.allocateLevel(level));
+    this.current = ctx.tensor('generator current codes', [batch]);
+    this.finalNormed = ctx.tensor('generator final normed', [batch, config.dModel]);
+    this.finalRstd = ctx.tensor('generator final rstd', [batch]);
+    this.logits = ctx.tensor('generator logits', [batch, this.V]);
     // The fused stage kernels own the states; the per-kernel path works on views of them.
     if (StageKernel.supports(config)) {
-      for (const stage of stages) this.stageKernels.set(stage, new StageKernel(ctx, config, stage, values, batch));
+      // The head writes whole vec4s per lane, so it can fill the logits tensor only when V needs no padding.
+      this.headFused = StageKernel.paddedVocab(ctx, config) === this.V;
+      for (const stage of stages) this.stageKernels.set(stage, new StageKernel(ctx, config, stage, values, batch, this.stageIo(stage)));
     }
     this.blockStates = stages.flatMap((stage) =>
       stageBlocks(stage).map((block, indexInStage) => {
@@ -152,13 +164,25 @@ export class SashimiGenerator implements BackboneGenerator {
         };
       }),
     );
-    this.tensors = this.levels.map((level) => this.allocateLevel(level));
-    this.current = ctx.tensor('generator current codes', [batch]);
-    this.finalNormed = ctx.tensor('generator final normed', [batch, config.dModel]);
-    this.finalRstd = ctx.tensor('generator final rstd', [batch]);
-    this.logits = ctx.tensor('generator logits', [batch, this.V]);
     this.workspace = ops.createWorkspace(ctx);
     this.reset();
+  }
+
+  /**
+   * Returns what a stage's fused kernel does besides its blocks: the top level's first stage
+   * embeds the codes, down stages fill their level's pooling buffers, and the top level's
+   * last stage ends in the head when headFused.
+   */
+  private stageIo(stage: SashimiStage): StageKernelIo {
+    const top = stage.level === 0;
+    const first = top && (stage.kind === 'down' || this.levels.length === 1);
+    const last = top && (stage.kind === 'up' || this.levels.length === 1);
+    const level = this.tensors[stage.level];
+    return {
+      codes: first ? this.current : undefined,
+      pool: stage.kind === 'down' ? { factor: this.levels[stage.level].pool, down: level.downBuffer!, up: level.upBuffer! } : undefined,
+      logits: last && this.headFused ? this.logits : undefined,
+    };
   }
 
   private param(name: string): Tensor {
@@ -425,13 +449,68 @@ export class SashimiGenerator implements BackboneGenerator {
 
   /** Records one step of the model on the codes in `current`, with the logits landing in `logits`. */
   private encodeModelStep(): void {
+    if (this.stageKernels.size > 0 && !this.traceSteps) {
+      this.encodeFusedModelStep();
+      return;
+    }
     const { ctx, config, batch: B, V } = this;
     const D = config.dModel;
     ops.embeddingForward(ctx, { codes: this.current, table: this.param(EMBEDDING), out: this.tensors[0].x, rows: B, D, V });
     const out = this.encodeLevelStep(0, this.time);
     this.time++;
-    ops.rmsNormForward(ctx, { x: out, weight: this.param(FINAL_NORM), out: this.finalNormed, rstd: this.finalRstd, rows: B, D, eps: config.rmsNormEps });
+    this.encodeHead(out);
+  }
+
+  /** Records the final RMSNorm and the head on x (B, D), into `logits`. */
+  private encodeHead(x: Tensor): void {
+    const { ctx, config, batch: B, V } = this;
+    const D = config.dModel;
+    ops.rmsNormForward(ctx, { x, weight: this.param(FINAL_NORM), out: this.finalNormed, rstd: this.finalRstd, rows: B, D, eps: config.rmsNormEps });
     ops.linearForward(ctx, { x: ops.whole(this.finalNormed, D), weight: this.param(HEAD), y: ops.whole(this.logits, V), rows: B, inDim: D, outDim: V, workspace: this.workspace });
+  }
+
+  /**
+   * Records encodeModelStep's step through the stage kernels alone. At the top level the
+   * first stage embeds the codes and the last one ends in the head (when headFused), so
+   * a sample takes two dispatches there, three with the sampler.
+   */
+  private encodeFusedModelStep(): void {
+    const top = this.tensors[0];
+    if (this.levels.length === 1) {
+      const center = this.stageKernels.get(this.stages.center)!;
+      center.encode(this.headFused ? null : top.x);
+      if (!this.headFused) this.encodeHead(top.x);
+    } else {
+      // The first stage writes x plus the up buffer's column into upStream, where the last stage continues.
+      this.encodeFusedLevelStep(0, this.time, top.upStream!);
+      if (!this.headFused) this.encodeHead(top.upStream!);
+    }
+    this.time++;
+  }
+
+  /**
+   * Records step number `time` of level s through its stage kernels on `x` (B, D_s), the
+   * level's input (unless the level embeds codes), and returns the tensor with its output.
+   */
+  private encodeFusedLevelStep(s: number, time: number, x: Tensor): Tensor {
+    const S = this.levels.length - 1;
+    if (s === S) {
+      this.stageKernels.get(this.stages.center)!.encode(x);
+      return x;
+    }
+    const p = this.levels[s].pool;
+    const j = time % p;
+    const level = this.tensors[s];
+    // In place: x becomes the skip plus UpPool's column j, and the skip goes to the down buffer.
+    this.stageKernels.get(this.stages.down[s])!.encode(x, j);
+    if (j === p - 1) {
+      const inner = this.tensors[s + 1];
+      this.encodePoolLinear('down', s, level.downBuffer!, inner.x);
+      const innerOut = this.encodeFusedLevelStep(s + 1, Math.floor(time / p), inner.x);
+      this.encodePoolLinear('up', s, innerOut, level.upBuffer!);
+    }
+    this.stageKernels.get(this.stages.up[s])!.encode(x);
+    return x;
   }
 
   /** Records step number `time` of level s on its input in tensors[s].x, and returns the tensor with its output. */
@@ -478,11 +557,6 @@ export class SashimiGenerator implements BackboneGenerator {
    * intermediate tensors they copy; otherwise the stage's fused kernel runs.
    */
   private encodeStageStep(stage: SashimiStage, level: LevelTensors, x: Tensor, traceRow: number): void {
-    const fused = this.stageKernels.get(stage);
-    if (fused && traceRow < 0) {
-      fused.encode(x);
-      return;
-    }
     const { ctx, config, batch: B } = this;
     const { dState: N, dtRank: R, dConv: K } = config;
     const D = stage.dModel;

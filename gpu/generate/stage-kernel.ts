@@ -15,17 +15,23 @@ import { chooseLanes } from './generator';
 import { BINDING, buildGenerateKernel, checkLanes } from './kernel';
 import { layerTableData, packWeights, planWeightLayout, type WeightLayout } from './pack';
 
-/** Renames the stage's blocks as a flat model of width D_s, so that pack.ts and kernel.ts apply unchanged. */
-function stageAsFlatModel(config: ModelConfig, stage: SashimiStage, params: ParameterMap): { config: ModelConfig; params: ParameterMap } {
+/**
+ * Renames the stage's blocks as a flat model of width D_s, so that pack.ts and kernel.ts
+ * apply unchanged. The model's embedding and head come along when `withEnds` is set.
+ */
+function stageAsFlatModel(config: ModelConfig, stage: SashimiStage, params: ParameterMap, withEnds: boolean): { config: ModelConfig; params: ParameterMap } {
   const blocks = stageBlocks(stage);
   const D = stage.dModel;
-  // The stage kernel reads no embedding and no head, so a one-class vocabulary keeps them small.
-  const flat: ModelConfig = { ...config, backbone: 'flat', sashimi: undefined, dModel: D, nLayers: blocks.length, selective: blocks.map((block) => block.selective), vocabSize: 1 };
-  const renamed: ParameterMap = new Map([
-    [EMBEDDING, new Float32Array(D)],
-    [HEAD, new Float32Array(D)],
-    [FINAL_NORM, new Float32Array(D).fill(1)],
-  ]);
+  // A stage that neither embeds nor ends in the head packs a one-class vocabulary, to keep those blocks small.
+  const vocabSize = withEnds ? config.vocabSize : 1;
+  const flat: ModelConfig = { ...config, backbone: 'flat', sashimi: undefined, dModel: D, nLayers: blocks.length, selective: blocks.map((block) => block.selective), vocabSize };
+  const renamed: ParameterMap = withEnds
+    ? new Map([EMBEDDING, HEAD, FINAL_NORM].map((name) => [name, params.get(name)!]))
+    : new Map([
+        [EMBEDDING, new Float32Array(D)],
+        [HEAD, new Float32Array(D)],
+        [FINAL_NORM, new Float32Array(D).fill(1)],
+      ]);
   blocks.forEach((block, layer) => {
     const from = blockParameterNames(block.prefix);
     const to = layerParameterNames(layer);
@@ -46,6 +52,16 @@ export interface StageBlockState {
   ssm: Tensor;
 }
 
+/** Tensors of a stage kernel's optional parts (StageIo in kernel.ts). */
+export interface StageKernelIo {
+  /** (B) u32: the codes to embed, for the top level's first stage. */
+  codes?: Tensor;
+  /** The level's pool factor and its (B, p * D) down and up buffers, for a down stage. */
+  pool?: { factor: number; down: Tensor; up: Tensor };
+  /** (B, V): where the head writes the logits, for the top level's last stage. V must equal StageKernel.paddedVocab. */
+  logits?: Tensor;
+}
+
 export class StageKernel {
   readonly stage: SashimiStage;
   /** Per block of the stage, in forward order, its state as views that the per-kernel path can use too. */
@@ -57,8 +73,12 @@ export class StageKernel {
   private readonly ssm: GPUBuffer;
   private readonly conv: GPUBuffer;
   private readonly pipeline: GPUComputePipeline;
-  private readonly bindGroups = new Map<GPUBuffer, GPUBindGroup>();
+  /** Per x tensor (null for a stage that neither reads nor writes x), one bind group per pooling slot. */
+  private readonly bindGroups = new Map<GPUBuffer | null, GPUBindGroup[]>();
   private readonly bindings: GPUBindGroupEntry[];
+  /** With a pool: one uniform per column block j, each holding j. */
+  private readonly slotBuffers: GPUBuffer[] = [];
+  private readonly io: StageKernelIo;
 
   /**
    * Returns whether the kernel's state layout can double as the per-kernel path's, which
@@ -68,16 +88,24 @@ export class StageKernel {
     return config.dState % 4 === 0 && config.dConv % 4 === 0;
   }
 
+  /** Classes the head writes per stream: V rounded up to whole vec4s of every lane. A head stage needs this to equal V. */
+  static paddedVocab(ctx: GpuContext, config: ModelConfig): number {
+    const lanes = chooseLanes(ctx, config.dModel).lanes;
+    return Math.ceil(config.vocabSize / (4 * lanes)) * 4 * lanes;
+  }
+
   constructor(
     private readonly ctx: GpuContext,
     config: ModelConfig,
     stage: SashimiStage,
     params: ParameterMap,
     readonly batch: number,
+    io: StageKernelIo = {},
   ) {
     if (!StageKernel.supports(config)) throw new ShapeError(`stage kernel: dState = ${config.dState} and dConv = ${config.dConv} must be multiples of 4`);
     this.stage = stage;
-    const flat = stageAsFlatModel(config, stage, params);
+    this.io = io;
+    const flat = stageAsFlatModel(config, stage, params, io.codes !== undefined || io.logits !== undefined);
     this.nLayers = flat.config.nLayers;
     const { lanes, subgroups } = chooseLanes(ctx, stage.dModel);
     this.layout = planWeightLayout(flat.config, lanes, ctx.limits.maxTextureDimension2D);
@@ -124,33 +152,64 @@ export class StageKernel {
       subgroups,
       role: 'stage',
       stageStates: { convLayerVec4, ssmLayerVec4 },
+      stageIo: { embed: io.codes !== undefined, pool: io.pool?.factor, head: io.logits !== undefined },
     });
+    if (io.logits && elementCount(io.logits.shape) !== batch * this.layout.VP) {
+      throw new ShapeError(`stage kernel: the logits tensor [${io.logits.shape}] is not (B, VP) = (${batch}, ${this.layout.VP})`);
+    }
     if (kernel.workgroupBytes > ctx.limits.maxComputeWorkgroupStorageSize) {
       throw new ShapeError(`stage kernel: ${kernel.workgroupBytes} bytes of workgroup memory exceed this device's ${ctx.limits.maxComputeWorkgroupStorageSize}; use a narrower model.`);
     }
     this.pipeline = ctx.pipeline({ label: kernel.label, source: kernel.source });
+    const whole = (tensor: Tensor) => ({ buffer: tensor.buffer, offset: tensor.byteOffset, size: elementCount(tensor.shape) * 4 });
     this.bindings = [
       { binding: BINDING.layerTable, resource: { buffer: this.layerTable } },
       { binding: BINDING.weights, resource: this.texture.createView({ label: label('weights') }) },
       { binding: BINDING.ssm, resource: { buffer: this.ssm } },
       { binding: BINDING.conv, resource: { buffer: this.conv } },
     ];
+    if (io.codes) this.bindings.push({ binding: BINDING.stageCodes, resource: whole(io.codes) });
+    if (io.pool) {
+      this.bindings.push({ binding: BINDING.stageDown, resource: whole(io.pool.down) }, { binding: BINDING.stageUp, resource: whole(io.pool.up) });
+      for (let j = 0; j < io.pool.factor; j++) {
+        const slot = ctx.createBuffer(label(`pool slot ${j}`), 16, GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST);
+        device.queue.writeBuffer(slot, 0, new Uint32Array([j, 0, 0, 0]));
+        this.slotBuffers.push(slot);
+      }
+    }
+    if (io.logits) this.bindings.push({ binding: BINDING.stageLogits, resource: whole(io.logits) });
   }
 
-  /** Records one step of every block of the stage on x (B, D_s), in place. */
-  encode(x: Tensor): void {
+  /**
+   * Records one step of every block of the stage. It reads the residual x (B, D_s) unless
+   * it embeds codes, and writes it unless it ends in the head. Pass null when it does
+   * neither. `slot` is the column block j of the pooling buffers, 0 without a pool.
+   */
+  encode(x: Tensor | null, slot = 0): void {
+    const { io } = this;
+    const usesX = !(io.codes && io.logits);
+    if (usesX !== (x !== null)) throw new Error(`stage kernel: stage ${this.stage.kind} ${this.stage.level} ${usesX ? 'needs' : 'takes no'} x tensor`);
+    const slots = io.pool?.factor ?? 1;
+    if (!Number.isInteger(slot) || slot < 0 || slot >= slots) throw new RangeError(`stage kernel: pooling slot ${slot} is outside 0..${slots - 1}`);
     const bytes = this.batch * this.stage.dModel * 4;
-    if (elementCount(x.shape) * 4 !== bytes) throw new ShapeError(`stage kernel: x [${x.shape}] is not (B, D) = (${this.batch}, ${this.stage.dModel})`);
-    let bindGroup = this.bindGroups.get(x.buffer);
-    if (!bindGroup) {
-      bindGroup = this.ctx.device.createBindGroup({
-        label: `${x.label} through stage ${this.stage.kind} ${this.stage.level}`,
-        layout: this.pipeline.getBindGroupLayout(0),
-        entries: [...this.bindings, { binding: BINDING.stageX, resource: { buffer: x.buffer, offset: x.byteOffset, size: bytes } }],
-      });
-      this.bindGroups.set(x.buffer, bindGroup);
+    if (x && elementCount(x.shape) * 4 !== bytes) throw new ShapeError(`stage kernel: x [${x.shape}] is not (B, D) = (${this.batch}, ${this.stage.dModel})`);
+
+    let groups = this.bindGroups.get(x?.buffer ?? null);
+    if (!groups) {
+      const entries = [...this.bindings];
+      if (x) entries.push({ binding: BINDING.stageX, resource: { buffer: x.buffer, offset: x.byteOffset, size: bytes } });
+      const layout = this.pipeline.getBindGroupLayout(0);
+      const label = `${x?.label ?? 'codes'} through stage ${this.stage.kind} ${this.stage.level}`;
+      groups = Array.from({ length: slots }, (_, j) =>
+        this.ctx.device.createBindGroup({
+          label,
+          layout,
+          entries: io.pool ? [...entries, { binding: BINDING.stageSlot, resource: { buffer: this.slotBuffers[j] } }] : entries,
+        }),
+      );
+      this.bindGroups.set(x?.buffer ?? null, groups);
     }
-    this.ctx.dispatchBound(this.pipeline, bindGroup, this.batch);
+    this.ctx.dispatchBound(this.pipeline, groups[slot], this.batch);
   }
 
   /** Bytes of the weight texture, which ctx.memoryStats() does not count. */
@@ -160,6 +219,7 @@ export class StageKernel {
 
   /** Releases the texture and the state buffers; the block state views die with them. */
   destroy(): void {
+    for (const slot of this.slotBuffers) this.ctx.destroyBuffer(slot);
     this.ctx.destroyBuffer(this.layerTable);
     this.ctx.destroyBuffer(this.ssm);
     this.ctx.destroyBuffer(this.conv);

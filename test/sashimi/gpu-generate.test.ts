@@ -80,6 +80,27 @@ describe('SaShiMi generator', () => {
     model.destroy();
   });
 
+  gpuTest('fused top level with and without the head, and without pooling', async (ctx) => {
+    // pool [] puts embedding, blocks and head in one kernel; 30 classes leave the head to separate kernels.
+    for (const [what, input] of [
+      ['no pooling', { pool: [] as number[], vocabSize: 32 }],
+      ['30 classes', { pool: [2, 2], vocabSize: 30 }],
+      ['no pooling, 30 classes', { pool: [] as number[], vocabSize: 30 }],
+    ] as const) {
+      const shaped = resolveConfig({ ...config, nLayers: undefined, selective: undefined, vocabSize: input.vocabSize, sashimi: { pool: [...input.pool], downBlocks: 1, centerBlocks: 2, upBlocks: 1 } });
+      const shapedParams = initParameters(shaped, 11);
+      const B = 2;
+      const codes = Uint32Array.from({ length: 12 * B }, (_, i) => (i * 11 + 2) % input.vocabSize);
+      const model = new SashimiLM(ctx, shaped, shapedParams);
+      model.encodeForward(codes, B);
+      const forward = await model.readLogits();
+      const generator = new SashimiGenerator(ctx, shaped, shapedParams, B);
+      assertClose(await generator.step(codes), forward, { rtol: 1e-4, atol: 1e-4 }, what);
+      generator.destroy();
+      model.destroy();
+    }
+  });
+
   gpuTest('per-kernel path equals the forward when N is not a multiple of 4', async (ctx) => {
     // dState 6 rules out the fused stage kernels, so every block runs as separate kernels.
     const odd = resolveConfig({ ...config, nLayers: undefined, selective: undefined, dState: 6 });
