@@ -2,11 +2,13 @@
 // step: the generator kernel of kernel.ts in its 'stage' role. It reads the residual x
 // (B, D_s) from a tensor, runs RMSNorm, in_proj, the conv step, x_proj, dt_proj, the SSM
 // update, the gate and out_proj of every block with the residual adds, and writes x back.
+// Optional parts (StageKernelIo) replace the read with the embedding of codes, the write
+// with the head's logits, or add the level's pooling buffers after the blocks.
 //
 // The per-kernel path records about nine dispatches per block per step, each with a new
-// bind group, and on lavapipe recording them cost more CPU time than running them. Here
-// the weights sit in one texture packed as for the flat generator (pack.ts), the states in
-// two buffers, and the bind group is made once per x tensor.
+// bind group. Here the weights sit in one texture packed as for the flat generator
+// (pack.ts), the states in two buffers, and the bind groups are made once. On lavapipe the
+// default U-Net generated about three times faster this way (docs/sashimi.md).
 import { elementCount, ShapeError, type GpuContext, type Tensor } from '../context';
 import { blockParameterNames, EMBEDDING, FINAL_NORM, HEAD, layerParameterNames, type ModelConfig } from '../model/config';
 import type { ParameterMap } from '../model/init';
