@@ -24,7 +24,7 @@ import { GenerationTraceRecorder, defaultTraceHop } from '../generation-traces';
 import { ProgressLine } from '../progress';
 import { encodeTraceSafetensors, writeTraceJson, type TraceRecord } from '../render/trace-file';
 import { formatDuration, readCheckpointFile } from '../training';
-import { DEFAULT_WIDTH_PX, writePng } from './inspect';
+import { DEFAULT_WIDTH_PX, maxWindowSamples, writePng } from './inspect';
 
 /** The model shipped with the app; the CLI uses it when no --model is given. */
 export const DEFAULT_MODEL_PATH = fileURLToPath(new URL('../../assets/default-model.safetensors', import.meta.url));
@@ -32,36 +32,64 @@ export const DEFAULT_MODEL_PATH = fileURLToPath(new URL('../../assets/default-mo
 /** Below this temperature sampling is close to greedy, which tends to collapse into silence. */
 const LOW_TEMPERATURE = 0.5;
 /**
+ * Most prompt rows (samples times streams) read by one parallel forward. Its activations
+ * take about 24 KB per row for the default model (D 64, 4 layers), so this bounds them
+ * near 1.5 GB; the rest of a longer prompt is fed step by step.
+ */
+const MAX_PREFILL_ROWS = 65536;
+
+/** Prompt samples per generator.step() call when the prompt is fed step by step. */
+const PROMPT_STEP_PIECE = 4096;
+
+/**
  * Runs the prompt (the same codes for every stream) through the model's parallel forward
  * and hands the resulting state and last logits to the generator, so that generation
- * continues from the prompt.
+ * continues from the prompt. A prompt longer than one forward can hold (the device's
+ * binding size, MAX_PREFILL_ROWS) is prefilled up to that length and fed through the
+ * generator's recurrent step from there, which continues the same state exactly.
  */
-async function readPrompt(ctx: GpuContext, checkpoint: Checkpoint, generator: BackboneGenerator, promptCodes: Uint8Array, streams: number): Promise<void> {
+export async function readPrompt(
+  ctx: GpuContext,
+  checkpoint: Checkpoint,
+  generator: BackboneGenerator,
+  promptCodes: Uint8Array,
+  streams: number,
+  io: CliIo,
+  maxRows = MAX_PREFILL_ROWS,
+): Promise<void> {
   const { config, params } = checkpoint;
   const repeated = (codes: Uint8Array) => {
     const inputs = new Uint32Array(codes.length * streams);
     for (let t = 0; t < codes.length; t++) inputs.fill(codes[t], t * streams, (t + 1) * streams);
     return inputs;
   };
+  const parallel = Math.min(promptCodes.length, Math.floor(Math.min(maxWindowSamples(ctx, config), maxRows) / streams));
+  const head = promptCodes.subarray(0, parallel);
   if (generator instanceof SashimiGenerator) {
     // Any prompt length works: the U-Net's prefill also captures its partly filled pooling buffers.
     const model = new SashimiLM(ctx, config, params);
     try {
-      const { state, lastLogits } = await model.prefill(repeated(promptCodes), streams);
+      const { state, lastLogits } = await model.prefill(repeated(head), streams);
       generator.setState(state, { logits: lastLogits });
     } finally {
       model.destroy();
     }
-    return;
+  } else {
+    // createBackboneGenerator returns the flat Generator for flat configs.
+    const model = new MambaLM(ctx, config, params);
+    try {
+      const { states, lastLogits } = await model.prefill(repeated(head), streams);
+      (generator as Generator).setState(states, { logits: lastLogits });
+    } finally {
+      model.destroy();
+    }
   }
-  // createBackboneGenerator returns the flat Generator for flat configs.
-  const model = new MambaLM(ctx, config, params);
-  try {
-    const { states, lastLogits } = await model.prefill(repeated(promptCodes), streams);
-    (generator as Generator).setState(states, { logits: lastLogits });
-  } finally {
-    model.destroy();
-  }
+
+  const rest = promptCodes.subarray(parallel);
+  if (rest.length === 0) return;
+  const rate = config.sampleRateHz;
+  io.stderr(`reading the prompt's last ${(rest.length / rate).toFixed(2)} s step by step, after a parallel forward over its first ${(parallel / rate).toFixed(2)} s, the most one forward holds here\n`);
+  for (let start = 0; start < rest.length; start += PROMPT_STEP_PIECE) await generator.step(repeated(rest.subarray(start, start + PROMPT_STEP_PIECE)));
 }
 
 /** Writes the traces recorded during generation in inspect's formats: the trace file, the PNG, or both. */
@@ -117,7 +145,7 @@ export const generateCommand: Command = {
     { name: 'top-p', valueName: 'X', description: 'nucleus sampling mass in (0, 1]; 1 keeps every class (default 0.95)' },
     { name: 'seed', valueName: 'N', description: 'seed of the random draws, an integer 0..4294967295 (default 1)' },
     { name: 'prompt', valueName: 'CLIP', description: 'audio file to continue (its last --prompt-seconds are used)' },
-    { name: 'prompt-seconds', valueName: 'SEC', description: 'seconds of the prompt to feed (default 2)' },
+    { name: 'prompt-seconds', valueName: 'SEC', description: 'seconds of the prompt to feed (default 2); what one parallel forward cannot hold is fed step by step' },
     { name: 'streams', valueName: 'N', description: 'independent streams generated in parallel (default 1)' },
     { name: 'include-prompt', description: 'write the prompt before the generated audio in the WAV file' },
     { name: 'traces', valueName: 'FILE', description: 'record delta, gate and state norm per layer while generating, into FILE.json or FILE.safetensors (the format of inspect --out); the first stream only' },
@@ -174,7 +202,7 @@ export const generateCommand: Command = {
     const ctx = await createNodeContext();
     const generator = createBackboneGenerator(ctx, config, checkpoint.params, { batch: streams });
     try {
-      if (promptCodes) await readPrompt(ctx, checkpoint, generator, promptCodes, streams);
+      if (promptCodes) await readPrompt(ctx, checkpoint, generator, promptCodes, streams, io);
       else generator.reset();
 
       const recordTraces = tracePath !== undefined || tracePngPath !== undefined;
