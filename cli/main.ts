@@ -96,7 +96,9 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
     // Unreadable checkpoints, configs and data are problems with the input, and their
     // messages name the file or value.
     if (error instanceof AudioDecodeError || error instanceof CheckpointError || error instanceof SafetensorsError || error instanceof ConfigError || error instanceof DataError) {
-      io.stderr(`${prefix}: ${error.message}\n`);
+      // The safetensors parser reports the bytes it read; the hint names the file the command expects.
+      const hint = error instanceof SafetensorsError ? '. Give a checkpoint that train or finetune wrote (model.safetensors in the run folder), or one converted from mamba_ssm' : '';
+      io.stderr(`${prefix}: ${error.message}${hint}\n`);
       return EXIT_INPUT_ERROR;
     }
     // Anything else is a bug in this program, not a problem with the user's input.

@@ -73,7 +73,7 @@ export function checkWindowForModel(config: ModelConfig, options: TrainOptions):
 /** Describes the backbone and its sizes in one line, for the start of a run. */
 export function describeModel(config: ModelConfig): string {
   const count = `${parameterCount(config).toLocaleString('en-US')} parameters`;
-  if (config.backbone !== 'sashimi') return `${count}, D=${config.dModel}, ${config.nLayers} layers, N=${config.dState}`;
+  if (config.backbone !== 'sashimi') return `${count}, D=${config.dModel}, ${countOf(config.nLayers, 'layer')}, N=${config.dState}`;
   const { pool, downBlocks, centerBlocks, upBlocks } = config.sashimi!;
   const widths = sashimiLevels(config).map((level) => level.dModel).join('/');
   return (
@@ -106,13 +106,24 @@ export async function findAudioFiles(paths: readonly string[]): Promise<string[]
 /** Decodes and quantises every file; unusable files stop the run with the decoder's message. */
 export async function loadClips(files: readonly string[], config: ModelConfig, io: CliIo): Promise<CodeClip[]> {
   const clips: CodeClip[] = [];
+  const tooShort: AudioDecodeError[] = [];
   for (const file of files) {
     const decoded = await readAudioFile(file);
     const quantization = config.encoding === 'linear' ? 'linear' : 'mu-law';
-    const prepared = prepareCodes(decoded, { sampleRateHz: config.sampleRateHz, quantization });
+    let prepared;
+    try {
+      prepared = prepareCodes(decoded, { sampleRateHz: config.sampleRateHz, quantization });
+    } catch (error) {
+      // One short sound in a folder should not stop training on the rest.
+      if (!(error instanceof AudioDecodeError && error.code === 'too-short')) throw error;
+      io.stderr(`warning: skipping ${error.message}\n`);
+      tooShort.push(error);
+      continue;
+    }
     for (const warning of prepared.warnings) io.stderr(`warning: ${basename(file)}: ${warning}\n`);
     clips.push({ name: basename(file), codes: prepared.codes });
   }
+  if (clips.length === 0 && tooShort.length > 0) throw tooShort[0];
   return clips;
 }
 
@@ -135,6 +146,11 @@ function defaultRunFolder(): string {
   return join('runs', stamp);
 }
 
+/** Returns "1 clip", "2 clips": the count and the noun, plural unless the count is 1. */
+export function countOf(count: number, noun: string): string {
+  return `${count.toLocaleString('en-US')} ${noun}${count === 1 ? '' : 's'}`;
+}
+
 function formatBits(bits: number): string {
   return `${bits.toFixed(3)} bits`;
 }
@@ -154,7 +170,6 @@ export async function runTraining(
   resumeOptimizer?: Uint8Array,
 ): Promise<TrainSummary> {
   const runFolder = resolve(args.string('out') ?? defaultRunFolder());
-  await mkdir(runFolder, { recursive: true });
   const logPath = join(runFolder, 'log.jsonl');
   const json = args.flag('json');
   const holdOut = args.string('hold-out');
@@ -167,11 +182,13 @@ export async function runTraining(
   } catch (error) {
     // Too little audio for the windows or the held-out batch is a problem with the input.
     if (error instanceof DataError) {
-      throw new UsageError(`${error.message} The options: --hold-out-fraction or --hold-out for the held-out audio, --batch, --window and --eval-windows.`);
+      throw new UsageError(`${error.message} The options: --hold-out-fraction or --hold-out for more held-out audio, or a smaller --batch or --window.`);
     }
     throw error;
   }
   if (resumeOptimizer) trainer.optimizer.load(decodeOptimizerState(resumeOptimizer, 'optimizer state', model.config));
+  // Made only once the inputs passed their checks, so a rejected run leaves no empty folder behind.
+  await mkdir(runFolder, { recursive: true });
 
   const maxMinutes = args.number('max-minutes', { min: 0 });
   const controller = new AbortController();
@@ -183,7 +200,7 @@ export async function runTraining(
   const heldOutSamples = split.heldOut.reduce((sum, clip) => sum + clip.codes.length, 0);
   io.stderr(
     `model: ${describeModel(model.config)}; adapter: ${ctx.info.adapterName}\n` +
-      `data: ${split.train.length} clips, ${trainSamples.toLocaleString('en-US')} training and ${heldOutSamples.toLocaleString('en-US')} held-out samples\n` +
+      `data: ${countOf(split.train.length, 'clip')}, ${trainSamples.toLocaleString('en-US')} training and ${heldOutSamples.toLocaleString('en-US')} held-out samples\n` +
       `run folder: ${runFolder}\n`,
   );
 
@@ -194,14 +211,16 @@ export async function runTraining(
   };
   let lastValidation = NaN;
 
+  // A resumed run continues the step count of its checkpoint.
+  const firstStep = trainer.optimizer.step;
   try {
     const summary = await trainer.run({
       signal: controller.signal,
       onStep: (report) => {
         void log({ event: 'step', ...report });
         progress.update(
-          `step ${report.step}/${trainer.optimizer.step - report.step + options.steps}`,
-          report.step / options.steps,
+          `step ${report.step}/${firstStep + options.steps}`,
+          (report.step - firstStep) / options.steps,
           `loss ${formatBits(report.lossBits)}  val ${Number.isNaN(lastValidation) ? '-' : formatBits(lastValidation)}  ` +
             `${Math.round(report.samplesPerSec).toLocaleString('en-US')} samples/s  ETA ${formatDuration(report.etaSec)}`,
         );
@@ -226,7 +245,7 @@ export async function runTraining(
     progress.done();
     await log({ event: 'summary', ...summary });
     io.stderr(
-      `done: ${summary.stepsRun} steps${summary.stoppedEarly ? ' (stopped early)' : ''}, ` +
+      `done: ${countOf(summary.stepsRun, 'step')}${summary.stoppedEarly ? ' (stopped early)' : ''}, ` +
         `held-out NLL ${formatBits(summary.initialValidationBits)} -> ${formatBits(summary.finalValidationBits)} per sample ` +
         `(unigram baseline ${formatBits(summary.unigramBits)}), ${Math.round(summary.samplesPerSec).toLocaleString('en-US')} samples/s\n` +
         `checkpoint: ${join(runFolder, 'model.safetensors')}\n`,

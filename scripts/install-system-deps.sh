@@ -11,6 +11,22 @@
 # - sox: the tests re-open exported WAV files with it.
 set -euo pipefail
 
+packages=(mesa-vulkan-drivers libvulkan1 libegl-dev libegl1 chromium sox xvfb xauth fonts-dejavu-core)
+
+# Everything present already (with a Mesa from backports, not bookworm's 22.3): no root, no
+# network. Otherwise every run of start.sh would update the package lists.
+all_installed() {
+  local package
+  for package in "${packages[@]}"; do
+    [ "$(dpkg-query -W -f='${Status}' "$package" 2>/dev/null)" = "install ok installed" ] || return 1
+  done
+  dpkg --compare-versions "$(dpkg-query -W -f='${Version}' mesa-vulkan-drivers)" ge 23
+}
+if all_installed; then
+  echo "install-system-deps.sh: the system packages are installed already"
+  exit 0
+fi
+
 if [ "$(id -u)" != 0 ]; then
   if ! command -v sudo >/dev/null; then
     echo "install-system-deps.sh: apt-get needs root; run this script as root or install sudo" >&2

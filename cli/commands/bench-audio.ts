@@ -200,7 +200,7 @@ export const benchAudioCommand: Command = {
       const lines = [
         `Input: ${durationSec} s of ${INPUT_RATE_HZ} Hz stereo 16-bit WAV (${(inputByteLength / 1e6).toFixed(1)} MB), ${report.input.source}.`,
         `Output: ${outputRateHz} Hz mono 16-bit WAV, ${report.outputFrameCount} frames.`,
-        `Medians of ${runs} runs after one warm-up run of each side, wall-clock seconds:`,
+        `${runs === 1 ? 'One run' : `Medians of ${runs} runs`} after one warm-up run of each side, wall-clock seconds:`,
         '',
         '| step | ours | sox |',
         '| --- | ---: | ---: |',

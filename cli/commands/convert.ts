@@ -7,6 +7,7 @@ import { DEFAULT_MIN_DURATION_SEC, DEFAULT_MODEL_RATE_HZ, prepareCodes, prepareS
 import { encodeWav } from '../../audio/wav-encode';
 import { UsageError, type ParsedArgs } from '../args';
 import { EXIT_OK, type CliIo, type Command } from '../command';
+import { requireOutputFolder } from '../output-folder';
 
 export const convertCommand: Command = {
   name: 'convert',
@@ -37,6 +38,7 @@ export const convertCommand: Command = {
 
   async run(args: ParsedArgs, io: CliIo): Promise<number> {
     const [inputPath, outputPath] = args.positionals;
+    requireOutputFolder(outputPath, `OUT ${outputPath}`);
     const sampleRateHz = args.number('rate', { integer: true, min: 1000, max: 384000 }) ?? DEFAULT_MODEL_RATE_HZ;
     const targetPeak = args.number('peak', { min: 1e-6, max: 1 });
     const minDurationSec = args.number('min-duration', { min: 0 });

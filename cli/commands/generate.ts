@@ -1,7 +1,7 @@
 // `mamba-audio generate`: generates audio sample by sample from a model's recurrent state,
 // optionally continuing a prompt clip, and writes a WAV file.
-import { existsSync, statSync } from 'node:fs';
-import { basename, dirname, extname, resolve } from 'node:path';
+import { existsSync } from 'node:fs';
+import { basename, extname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import { readAudioFile, writeFileAtomically } from '../../audio/node-file';
@@ -21,9 +21,10 @@ import { createNodeContext } from '../../gpu/node';
 import { UsageError, type ParsedArgs } from '../args';
 import { EXIT_OK, type CliIo, type Command } from '../command';
 import { GenerationTraceRecorder, defaultTraceHop } from '../generation-traces';
+import { requireOutputFolder } from '../output-folder';
 import { ProgressLine } from '../progress';
 import { encodeTraceSafetensors, writeTraceJson, type TraceRecord } from '../render/trace-file';
-import { formatDuration, readCheckpointFile } from '../training';
+import { countOf, formatDuration, readCheckpointFile } from '../training';
 import { DEFAULT_WIDTH_PX, maxWindowSamples, writePng } from './inspect';
 
 /** The model shipped with the app; the CLI uses it when no --model is given. */
@@ -118,7 +119,7 @@ async function writeGenerationTraces(
   if (job.tracePath !== undefined) {
     if (extname(job.tracePath).toLowerCase() === '.json') await writeTraceJson(job.tracePath, record);
     else await writeFileAtomically(job.tracePath, encodeTraceSafetensors(record));
-    io.stderr(`traces: ${job.tracePath} (rows of ${recorder.hopSamples} samples)\n`);
+    io.stderr(`traces: ${job.tracePath} (rows of ${countOf(recorder.hopSamples, 'sample')})\n`);
   }
   if (job.pngPath !== undefined) {
     const written = await writePng(job.pngPath, record, basename(job.audioPath), DEFAULT_WIDTH_PX);
@@ -166,13 +167,11 @@ export const generateCommand: Command = {
     const streams = args.number('streams', { integer: true, min: 1, max: 256 }) ?? 1;
     const promptSeconds = args.number('prompt-seconds', { min: 0.001, max: 3600 }) ?? 2;
     const out = args.string('out') ?? 'generated.wav';
-    // Check the output folder now, so a long generation is not lost at the end.
-    const outFolder = dirname(resolve(out));
-    if (!existsSync(outFolder) || !statSync(outFolder).isDirectory()) {
-      throw new UsageError(`the folder of --out ${out} (${outFolder}) does not exist; create it or choose another path`);
-    }
+    requireOutputFolder(out, `--out ${out}`);
     const tracePath = args.string('traces');
     const tracePngPath = args.string('traces-png');
+    if (tracePath !== undefined) requireOutputFolder(tracePath, `--traces ${tracePath}`);
+    if (tracePngPath !== undefined) requireOutputFolder(tracePngPath, `--traces-png ${tracePngPath}`);
     if (tracePath !== undefined && !['.json', '.safetensors'].includes(extname(tracePath).toLowerCase())) {
       throw new UsageError(`--traces ${tracePath} must end in .json or .safetensors`);
     }

@@ -23,6 +23,7 @@ import { SafetensorsError } from '../../gpu/model/safetensors';
 import { createNodeContext } from '../../gpu/node';
 import { UsageError, type ParsedArgs } from '../args';
 import { EXIT_INPUT_ERROR, EXIT_OK, type CliIo, type Command } from '../command';
+import { requireOutputFolder } from '../output-folder';
 import { renderInspection, TRACE_KINDS, type LayerTraceRows } from '../render/heatmap';
 import { encodeTraceSafetensors, writeTraceJson, type TraceRecord, type TraceWindow } from '../render/trace-file';
 import { readCheckpointFile } from '../training';
@@ -33,6 +34,10 @@ export const DEFAULT_MODEL_PATH = fileURLToPath(new URL('../../assets/default-mo
 /** Span traced when --duration is not given, in seconds: full-resolution traces grow as L x DI per layer. */
 const DEFAULT_MAX_DURATION_SEC = 10;
 export const DEFAULT_WIDTH_PX = 1600;
+/** Characters per traced number in the JSON file, an estimate from files of the default model. */
+const JSON_BYTES_PER_VALUE = 11;
+/** JSON files above this size get a warning before the tracing starts. */
+const LARGE_JSON_BYTES = 100e6;
 /** Largest forward pass by default, in samples; --window overrides it. */
 const DEFAULT_WINDOW_SAMPLES = 65536;
 /** Samples run before each window after the first, so its SSM and conv states start warm. */
@@ -95,6 +100,8 @@ function outputPaths(args: ParsedArgs): { tracePath?: string; pngPath?: string }
     throw new UsageError(`--out ${tracePath} must end in .json or .safetensors`);
   }
   if (pngPath !== undefined && extname(pngPath).toLowerCase() !== '.png') throw new UsageError(`--png ${pngPath} must end in .png`);
+  if (tracePath !== undefined) requireOutputFolder(tracePath, `--out ${tracePath}`);
+  if (pngPath !== undefined) requireOutputFolder(pngPath, `--png ${pngPath}`);
   return { tracePath, pngPath };
 }
 
@@ -264,7 +271,7 @@ export const inspectCommand: Command = {
     'samples and seconds, and the min/max peaks of the waveform in --width buckets.\n' +
     '--png draws the waveform on top and one heatmap band per layer and trace below it on the\n' +
     "same time axis, each band coloured by its own 1st to 99th percentile, and writes the\n" +
-    "bands' positions and colour ranges to FILE.bands.json beside it.\n" +
+    "bands' positions and colour ranges beside it (out.png: out.bands.json).\n" +
     'Spans longer than --window samples run in several forward passes. Each pass after the\n' +
     'first starts --overlap samples early so that its states are warm. The traces near its\n' +
     'start are approximate when the model remembers longer than the overlap.\n' +
@@ -335,6 +342,14 @@ export const inspectCommand: Command = {
         `inspect: ${(span.sampleCount / config.sampleRateHz).toFixed(3)} s (${span.sampleCount} samples) of ${basename(clipPath)} from ` +
           `${(span.startSample / config.sampleRateHz).toFixed(3)} s; ${config.nLayers} ${unet ? 'blocks' : 'layers'} x ${channels} channels; adapter: ${ctx.info.adapterName}\n`,
       );
+      if (tracePath !== undefined && extname(tracePath).toLowerCase() === '.json') {
+        // Warn before a long trace rather than after it.
+        const values = tracer.layers.reduce((sum, layer) => sum + Math.ceil(span.sampleCount / Math.max(hopSamples, layer.samplesPerRow)) * layer.channels * TRACE_KINDS.length, 0);
+        const bytes = values * JSON_BYTES_PER_VALUE;
+        if (bytes > LARGE_JSON_BYTES) {
+          io.stderr(`warning: ${tracePath} will be about ${formatBytes(bytes)}; .safetensors takes 4 bytes per number, and --hop N averages N samples per row\n`);
+        }
+      }
       const layers = await traceSpan(ctx, tracer, prepared.codes, span, windows, io);
 
       const record: TraceRecord = {

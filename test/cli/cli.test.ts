@@ -218,6 +218,12 @@ describe('mamba-audio convert', () => {
     assert.equal(existsSync(output), false);
   });
 
+  test('missing output folder fails before decoding', () => {
+    const result = cli('convert', join(dir, 'pcm24_48k_mono.wav'), join(dir, 'no-such-folder', 'x.wav'));
+    assert.equal(result.status, 2);
+    assert.match(result.stderr, /the folder of OUT .*no-such-folder.* does not exist; create it or choose another path/);
+  });
+
   test('too-short clip fails', () => {
     const output = join(dir, 'short.wav');
     const result = cli('convert', '--min-duration', '2', join(dir, 'pcm24_48k_mono.wav'), output);

@@ -191,7 +191,9 @@ describe('mamba-audio inspect', () => {
       { args: ['--model', join(dir, 'absent.safetensors'), '--out', out, CLIP], status: 2, message: /absent\.safetensors/ },
       { args: ['--model', modelPath, '--out', out, '--window', '100000000', CLIP], status: 2, message: /--window 100000000 is too large/ },
       { args: ['--model', modelPath, '--out', out, '--window', '1000', '--overlap', '1000', CLIP], status: 2, message: /--overlap 1000 must be below/ },
-      { args: ['--model', modelPath, '--out', join(dir, 'no-such-folder', 'x.json'), '--duration', '0.01', CLIP], status: 1, message: /cannot write .*no-such-folder/ },
+      // Checked before the model runs, so the work is not thrown away at the end.
+      { args: ['--model', modelPath, '--out', join(dir, 'no-such-folder', 'x.json'), '--duration', '0.01', CLIP], status: 2, message: /the folder of --out .*no-such-folder.* does not exist; create it or choose another path/ },
+      { args: ['--model', modelPath, '--png', join(dir, 'no-such-folder', 'x.png'), '--duration', '0.01', CLIP], status: 2, message: /the folder of --png .*no-such-folder.* does not exist/ },
     ];
     for (const { args, status, message } of cases) {
       const result = inspect(...args);
