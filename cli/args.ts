@@ -74,6 +74,31 @@ export class ParsedArgs {
   }
 }
 
+/** Returns the Levenshtein distance between two strings. */
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++) current[j] = Math.min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+    previous = current;
+  }
+  return previous[b.length];
+}
+
+/** Returns the name closest to a misspelled one, when at most a third of its letters (at least 1) differ, else null. */
+export function closestName(typed: string, names: readonly string[]): string | null {
+  let best: string | null = null;
+  let bestDistance = Math.max(1, Math.floor(typed.length / 3)) + 1;
+  for (const name of names) {
+    const distance = editDistance(typed, name);
+    if (distance < bestDistance) {
+      best = name;
+      bestDistance = distance;
+    }
+  }
+  return best;
+}
+
 /**
  * Parses argv (without the program and command names) against a command's options and
  * positional arguments. A repeated option keeps its last value.
@@ -110,7 +135,10 @@ export function parseArgs(argv: readonly string[], options: readonly OptionSpec[
     } else if (arg.length === 2) {
       spec = byShort.get(arg[1]);
     }
-    if (spec === undefined) throw new UsageError(`unknown option ${arg}`);
+    if (spec === undefined) {
+      const guess = arg.startsWith('--') ? closestName(arg.slice(2).split('=')[0], [...byName.keys()]) : null;
+      throw new UsageError(`unknown option ${arg}${guess ? `; did you mean --${guess}?` : ''}`);
+    }
 
     if (spec.valueName === undefined) {
       if (inlineValue !== undefined) throw new UsageError(`--${spec.name} takes no value, got '${arg}'`);

@@ -63,6 +63,13 @@ describe('parseArgs', () => {
     usageError(() => parseArgs(['-x', 'a'], OPTIONS, POSITIONALS), /^unknown option -x$/);
   });
 
+  test('misspelled option gets a suggestion', () => {
+    usageError(() => parseArgs(['--fromat', 'pcm16', 'a'], OPTIONS, POSITIONALS), /^unknown option --fromat; did you mean --format\?$/);
+    usageError(() => parseArgs(['--rates=8000', 'a'], OPTIONS, POSITIONALS), /^unknown option --rates=8000; did you mean --rate\?$/);
+    // Two of four letters differ: too far to guess.
+    usageError(() => parseArgs(['--gist', 'a'], OPTIONS, POSITIONALS), /^unknown option --gist$/);
+  });
+
   test('missing value', () => {
     usageError(() => parseArgs(['a', '--rate'], OPTIONS, POSITIONALS), /--rate needs a value \(HZ\)/);
     usageError(() => parseArgs(['a', '--rate', '--', 'b'], OPTIONS, POSITIONALS), /--rate needs a value/);
