@@ -2,7 +2,7 @@
 // one residual block's activations for a (B, L) shape, the per-target loss weights, and the
 // cross-entropy over the logits.
 import type { GpuContext, Tensor } from '../context';
-import type { MixerActivations } from './mixer';
+import type { MixerActivations, MixerDims } from './mixer';
 import * as ops from './ops';
 
 /** Activations of one residual block, time-major (L, B, ...), kept for the backward. */
@@ -15,13 +15,8 @@ export interface BlockActivations extends MixerActivations {
   normed: Tensor;
 }
 
-export interface BlockShape {
-  B: number;
-  L: number;
-  D: number;
-  DI: number;
-  N: number;
-  R: number;
+/** The mixer's sizes that set the activation shapes. */
+export interface BlockShape extends Omit<MixerDims, 'K' | 'selective'> {
   /** Chunk-boundary state slots of the scan, from scanStateSlots(). */
   slots: number;
 }
