@@ -67,7 +67,7 @@ export interface StageIo {
   /**
    * Pool factor p of the stage's level, for a down stage of a U-Net. After the layers, x
    * goes to column block j of stage_down (B, p * D), and stage_x gets x plus column block
-   * j of stage_up. The stage_slot uniform holds j.
+   * j of stage_up. The stage_slot uniform contains j.
    */
   pool?: number;
   /** End with the final RMSNorm and the head, into stage_logits (B, VP), instead of writing x. */
@@ -145,6 +145,142 @@ function hashText(text: string): string {
   let hash = 0x811c9dc5;
   for (let i = 0; i < text.length; i++) hash = Math.imul(hash ^ text.charCodeAt(i), 0x01000193) >>> 0;
   return hash.toString(16).padStart(8, '0');
+}
+
+/**
+ * Writes the sampler: the code of stream `stream` into `code` (a WGSL var), from the
+ * stream's VP logits, of which each lane loads VQ vec4s with `loadLogits(q)` (its VW
+ * classes lane * VW ..). It reads p.temperature, p.top_p, p.seed and p.counter + t, so the
+ * caller declares p and t; sampler.ts states the rule and sampler.wgsl's sample_uniform is
+ * prepended.
+ */
+function emitSamplerCode(out: WgslWriter, collectives: Collectives, shape: { VQ: number; VW: number }, loadLogits: (q: number) => string): void {
+  const { VQ, VW } = shape;
+  const s = '';
+  for (let q = 0; q < VQ; q++) out.line(`let lg${s}_${q} = ${loadLogits(q)};`);
+
+  // Greedy: the lane's first maximum, then the lowest class among lanes holding the maximum.
+  out.line(`let lane_max4_${s} = ${names(`lg${s}_`, VQ).reduce((a, b) => `max(${a}, ${b})`)};`);
+  out.line(`let lane_max${s} = max(max(lane_max4_${s}.x, lane_max4_${s}.y), max(lane_max4_${s}.z, lane_max4_${s}.w));`);
+  out.line(`var first${s} = ${NONE};`);
+  for (let q = VQ - 1; q >= 0; q--) {
+    const eq = `eq${s}_${q}`;
+    out.line(`let ${eq} = lg${s}_${q} == vec4f(lane_max${s});`);
+    const within = `select(select(select(${4 * q + 3}u, ${4 * q + 2}u, ${eq}.z), ${4 * q + 1}u, ${eq}.y), ${4 * q}u, ${eq}.x)`;
+    out.line(`first${s} = select(first${s}, ${within}, any(${eq}));`);
+  }
+  collectives.maxF32(out, `top${s}`, `lane_max${s}`);
+  collectives.minU32(out, `greedy${s}`, `select(${NONE}, lane * ${VW}u + first${s}, lane_max${s} == top${s})`);
+  out.line(`code = greedy${s};`);
+
+  out.block('if (p.temperature > 0.0)', () => {
+    out.line(`let inv_t${s} = 1.0 / p.temperature;`);
+    for (let q = 0; q < VQ; q++) out.line(`let pr${s}_${q} = exp((lg${s}_${q} - vec4f(top${s})) * inv_t${s});`);
+    out.line(`var tau${s} = 0.0;`);
+    out.block('if (p.top_p < 1.0)', () => {
+      out.line(`let local${s} = ${names(`pr${s}_`, VQ).map((v) => `dot(${v}, vec4f(1.0))`).join(' + ')};`);
+      collectives.sumF32(out, `all${s}`, `local${s}`);
+      out.line(`let wanted${s} = p.top_p * all${s};`);
+      // Largest tau whose tail mass is >= wanted: bisection over the bit patterns of
+      // non-negative floats, which sort like the floats. Invariant: mass(lo) >= wanted,
+      // true for lo = 0; once lo == hi, mid == lo and nothing changes.
+      out.line(`var lo${s} = 0u;`);
+      out.line(`var hi${s} = 0x3f800000u;`);
+      out.block(`for (var it = 0u; it < ${NUCLEUS_BISECTION_STEPS}u; it++)`, () => {
+        out.line(`let mid${s} = lo${s} + (hi${s} - lo${s} + 1u) / 2u;`);
+        out.line(`let cut${s} = vec4f(bitcast<f32>(mid${s}));`);
+        const terms = names(`pr${s}_`, VQ).map((v) => `dot(select(vec4f(0.0), ${v}, ${v} >= cut${s}), vec4f(1.0))`);
+        out.line(`let tail${s} = ${terms.join(' + ')};`);
+        collectives.sumF32(out, `tail_all${s}`, `tail${s}`);
+        out.line(`let keep${s} = tail_all${s} >= wanted${s};`);
+        out.line(`lo${s} = select(lo${s}, mid${s}, keep${s});`);
+        out.line(`hi${s} = select(max(mid${s}, 1u) - 1u, hi${s}, keep${s});`);
+      });
+      out.line(`tau${s} = bitcast<f32>(lo${s});`);
+    });
+
+    // The nucleus, and a walk through its running mass in class order.
+    for (let q = 0; q < VQ; q++) out.line(`let nw${s}_${q} = select(vec4f(0.0), pr${s}_${q}, pr${s}_${q} >= vec4f(tau${s}));`);
+    out.line(`var lane_mass${s} = 0.0;`);
+    for (let q = 0; q < VQ; q++) out.line(`lane_mass${s} = ((((lane_mass${s} + nw${s}_${q}.x) + nw${s}_${q}.y) + nw${s}_${q}.z) + nw${s}_${q}.w);`);
+    collectives.scanF32(out, `before${s}`, `mass${s}`, `lane_mass${s}`);
+    out.line(`let r${s} = sample_uniform(p.seed, stream, p.counter + t) * mass${s};`);
+    out.line(`var run${s} = before${s};`);
+    out.line(`var pick${s} = ${NONE};`);
+    for (let q = 0; q < VQ; q++) {
+      const w = `nw${s}_${q}`;
+      out.line(`let run${s}_${q} = vec4f(run${s} + ${w}.x, run${s} + ${w}.x + ${w}.y, run${s} + ${w}.x + ${w}.y + ${w}.z, run${s} + ${w}.x + ${w}.y + ${w}.z + ${w}.w);`);
+      out.line(`let hit${s}_${q} = (run${s}_${q} > vec4f(r${s})) & (${w} > vec4f(0.0));`);
+      const hit = `hit${s}_${q}`;
+      const within = `select(select(select(${4 * q + 3}u, ${4 * q + 2}u, ${hit}.z), ${4 * q + 1}u, ${hit}.y), ${4 * q}u, ${hit}.x)`;
+      out.line(`pick${s} = select(pick${s}, lane * ${VW}u + ${within}, pick${s} == ${NONE} && any(${hit}));`);
+      out.line(`run${s} = run${s}_${q}.w;`);
+    }
+    collectives.minU32(out, `picked${s}`, `pick${s}`);
+    // Rounding can leave r just past the mass walked; the argmax is in every nucleus.
+    out.line(`code = select(picked${s}, greedy${s}, picked${s} == ${NONE});`);
+  });
+}
+
+/**
+ * Generates a kernel that only samples. One workgroup of `lanes` lanes per stream draws
+ * the stream's code from logits (B, V) by the rule of the generator kernel's sampler. The
+ * code goes to current (B) and to row out_row of codes (rows, B). V must be a multiple of
+ * 4 * lanes. The Params struct is that of sample_logits.wgsl, so both take the same
+ * uniform; the bindings are 1: logits, 2: current, 3: codes.
+ */
+export function buildSamplerKernel(plan: { V: number; lanes: number; subgroups: boolean }): GeneratedKernel {
+  const { V, lanes: W } = plan;
+  if (V % (4 * W) !== 0) throw new ShapeError(`sampler kernel: V = ${V} is not a multiple of 4 * ${W} lanes`);
+  const VW = V / W;
+  const VQ = VW / 4;
+  const collectives: Collectives = plan.subgroups ? new SubgroupCollectives(W) : new WorkgroupCollectives(W);
+  const out = new WgslWriter();
+  out.line(`
+struct Params {
+  batch: u32,
+  classes: u32,
+  counter: u32,
+  seed: u32,
+  temperature: f32,
+  top_p: f32,
+  out_row: u32,
+}
+
+@group(0) @binding(0) var<uniform> p: Params;
+// (B, V / 4)
+@group(0) @binding(1) var<storage, read> logits: array<vec4f>;
+// (B): the next step's input
+@group(0) @binding(2) var<storage, read_write> current: array<u32>;
+// (rows, B)
+@group(0) @binding(3) var<storage, read_write> codes: array<u32>;
+%WORKGROUP%
+
+// One workgroup per stream; lane \`lane\` reads classes lane * ${VW} .. lane * ${VW} + ${VW - 1}.
+@compute @workgroup_size(${W})`);
+  out.block('fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lane: u32)', () => {
+    out.line('let stream = wid.x;');
+    // The generator kernel's sampler draws with counter p.counter + t for its step t.
+    out.line('let t = 0u;');
+    out.line('var code = 0u;');
+    emitSamplerCode(out, collectives, { VQ, VW }, (q) => `logits[stream * ${V / 4}u + lane * ${VQ}u + ${q}u]`);
+    out.block('if (lane == 0u)', () => {
+      out.line('current[stream] = code;');
+      out.line('codes[p.out_row * p.batch + stream] = code;');
+    });
+  });
+
+  const directives = plan.subgroups ? 'enable subgroups;\ndiagnostic(off, subgroup_uniformity);\n' : '';
+  let source = `${directives}${samplerSource}\n${out.text()}`;
+  let workgroupBytes = 0;
+  if (collectives instanceof WorkgroupCollectives) {
+    source = source.replace('%WORKGROUP%', collectives.declarations());
+    workgroupBytes = collectives.workgroupBytes();
+  } else {
+    source = source.replace('%WORKGROUP%', '');
+  }
+  const loopIterationsPerStep = 1 + NUCLEUS_BISECTION_STEPS + (plan.subgroups ? 0 : 1);
+  return { label: `sample_lanes[V=${V},W=${W},${plan.subgroups ? 'subgroups' : 'workgroup'},${hashText(source)}]`, source, loopIterationsPerStep, workgroupBytes };
 }
 
 export function buildGenerateKernel(plan: KernelPlan): GeneratedKernel {
@@ -355,72 +491,8 @@ export function buildGenerateKernel(plan: KernelPlan): GeneratedKernel {
   };
 
   // Samples the code of stream `stream` into `code` (a WGSL var) from the previous step's logits.
-  const emitSampler = (): void => {
-    const s = '';
-    for (let q = 0; q < VQ; q++) out.line(`let lg${s}_${q} = logits[(prev_row * p.batch + stream) * ${VP4}u + lane * ${VQ}u + ${q}u];`);
-
-    // Greedy: the lane's first maximum, then the lowest class among lanes holding the maximum.
-    out.line(`let lane_max4_${s} = ${names(`lg${s}_`, VQ).reduce((a, b) => `max(${a}, ${b})`)};`);
-    out.line(`let lane_max${s} = max(max(lane_max4_${s}.x, lane_max4_${s}.y), max(lane_max4_${s}.z, lane_max4_${s}.w));`);
-    out.line(`var first${s} = ${NONE};`);
-    for (let q = VQ - 1; q >= 0; q--) {
-      const eq = `eq${s}_${q}`;
-      out.line(`let ${eq} = lg${s}_${q} == vec4f(lane_max${s});`);
-      const within = `select(select(select(${4 * q + 3}u, ${4 * q + 2}u, ${eq}.z), ${4 * q + 1}u, ${eq}.y), ${4 * q}u, ${eq}.x)`;
-      out.line(`first${s} = select(first${s}, ${within}, any(${eq}));`);
-    }
-    collectives.maxF32(out, `top${s}`, `lane_max${s}`);
-    collectives.minU32(out, `greedy${s}`, `select(${NONE}, lane * ${VW}u + first${s}, lane_max${s} == top${s})`);
-    out.line(`code = greedy${s};`);
-
-    out.block('if (p.temperature > 0.0)', () => {
-      out.line(`let inv_t${s} = 1.0 / p.temperature;`);
-      for (let q = 0; q < VQ; q++) out.line(`let pr${s}_${q} = exp((lg${s}_${q} - vec4f(top${s})) * inv_t${s});`);
-      out.line(`var tau${s} = 0.0;`);
-      out.block('if (p.top_p < 1.0)', () => {
-        out.line(`let local${s} = ${names(`pr${s}_`, VQ).map((v) => `dot(${v}, vec4f(1.0))`).join(' + ')};`);
-        collectives.sumF32(out, `all${s}`, `local${s}`);
-        out.line(`let wanted${s} = p.top_p * all${s};`);
-        // Largest tau whose tail mass is >= wanted: bisection over the bit patterns of
-        // non-negative floats, which sort like the floats. Invariant: mass(lo) >= wanted,
-        // true for lo = 0; once lo == hi, mid == lo and nothing changes.
-        out.line(`var lo${s} = 0u;`);
-        out.line(`var hi${s} = 0x3f800000u;`);
-        out.block(`for (var it = 0u; it < ${NUCLEUS_BISECTION_STEPS}u; it++)`, () => {
-          out.line(`let mid${s} = lo${s} + (hi${s} - lo${s} + 1u) / 2u;`);
-          out.line(`let cut${s} = vec4f(bitcast<f32>(mid${s}));`);
-          const terms = names(`pr${s}_`, VQ).map((v) => `dot(select(vec4f(0.0), ${v}, ${v} >= cut${s}), vec4f(1.0))`);
-          out.line(`let tail${s} = ${terms.join(' + ')};`);
-          collectives.sumF32(out, `tail_all${s}`, `tail${s}`);
-          out.line(`let keep${s} = tail_all${s} >= wanted${s};`);
-          out.line(`lo${s} = select(lo${s}, mid${s}, keep${s});`);
-          out.line(`hi${s} = select(max(mid${s}, 1u) - 1u, hi${s}, keep${s});`);
-        });
-        out.line(`tau${s} = bitcast<f32>(lo${s});`);
-      });
-
-      // The nucleus, and a walk through its running mass in class order.
-      for (let q = 0; q < VQ; q++) out.line(`let nw${s}_${q} = select(vec4f(0.0), pr${s}_${q}, pr${s}_${q} >= vec4f(tau${s}));`);
-      out.line(`var lane_mass${s} = 0.0;`);
-      for (let q = 0; q < VQ; q++) out.line(`lane_mass${s} = ((((lane_mass${s} + nw${s}_${q}.x) + nw${s}_${q}.y) + nw${s}_${q}.z) + nw${s}_${q}.w);`);
-      collectives.scanF32(out, `before${s}`, `mass${s}`, `lane_mass${s}`);
-      out.line(`let r${s} = sample_uniform(p.seed, stream, p.counter + t) * mass${s};`);
-      out.line(`var run${s} = before${s};`);
-      out.line(`var pick${s} = ${NONE};`);
-      for (let q = 0; q < VQ; q++) {
-        const w = `nw${s}_${q}`;
-        out.line(`let run${s}_${q} = vec4f(run${s} + ${w}.x, run${s} + ${w}.x + ${w}.y, run${s} + ${w}.x + ${w}.y + ${w}.z, run${s} + ${w}.x + ${w}.y + ${w}.z + ${w}.w);`);
-        out.line(`let hit${s}_${q} = (run${s}_${q} > vec4f(r${s})) & (${w} > vec4f(0.0));`);
-        const hit = `hit${s}_${q}`;
-        const within = `select(select(select(${4 * q + 3}u, ${4 * q + 2}u, ${hit}.z), ${4 * q + 1}u, ${hit}.y), ${4 * q}u, ${hit}.x)`;
-        out.line(`pick${s} = select(pick${s}, lane * ${VW}u + ${within}, pick${s} == ${NONE} && any(${hit}));`);
-        out.line(`run${s} = run${s}_${q}.w;`);
-      }
-      collectives.minU32(out, `picked${s}`, `pick${s}`);
-      // Rounding can leave r just past the mass walked; the argmax is in every nucleus.
-      out.line(`code = select(picked${s}, greedy${s}, picked${s} == ${NONE});`);
-    });
-  };
+  const emitSampler = (): void =>
+    emitSamplerCode(out, collectives, { VQ, VW }, (q) => `logits[(prev_row * p.batch + stream) * ${VP4}u + lane * ${VQ}u + ${q}u]`);
 
   const emitLayerLoop = (): void => {
     out.block(`for (var layer = 0u; layer < ${nLayers}u; layer++)`, () => {
