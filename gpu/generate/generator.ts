@@ -134,6 +134,15 @@ export interface Generator {
   destroy(): void;
 }
 
+/** Throws a RangeError naming the invalid option of a generate() call: the sampling, samples, chunkSamples or seed. */
+export function validateGenerateOptions(options: GenerateOptions): void {
+  validateSampling(options);
+  const { samples, chunkSamples } = options;
+  if (!Number.isInteger(samples) || samples < 0) throw new RangeError(`generate: samples = ${samples} must be a non-negative integer`);
+  if (!Number.isInteger(chunkSamples) || chunkSamples < 1) throw new RangeError(`generate: chunkSamples = ${chunkSamples} must be a positive integer`);
+  if (!Number.isInteger(options.seed) || options.seed < 0 || options.seed > 0xffffffff) throw new RangeError(`generate: seed = ${options.seed} must be a u32`);
+}
+
 /** Most steps of one dispatch; the pacer usually picks fewer (about 50 ms of work). */
 const DEFAULT_STEPS_PER_DISPATCH = 256;
 /** Mesa's OpenGL ES path ends an invocation's loops after 65,535 iterations in all. */
@@ -398,11 +407,8 @@ class GpuGenerator implements Generator {
   }
 
   async generate(options: GenerateOptions): Promise<GenerateResult> {
-    validateSampling(options);
+    validateGenerateOptions(options);
     const { samples, chunkSamples } = options;
-    if (!Number.isInteger(samples) || samples < 0) throw new RangeError(`generate: samples = ${samples} must be a non-negative integer`);
-    if (!Number.isInteger(chunkSamples) || chunkSamples < 1) throw new RangeError(`generate: chunkSamples = ${chunkSamples} must be a positive integer`);
-    if (!Number.isInteger(options.seed) || options.seed < 0 || options.seed > 0xffffffff) throw new RangeError(`generate: seed = ${options.seed} must be a u32`);
     const startCode = options.startCode ?? Math.floor(this.V / 2);
     if (!this.logitsPending) await this.step(new Array(this.batch).fill(startCode));
 

@@ -23,6 +23,7 @@ import { encodeElementwise } from '../kernels/elementwise';
 import { encodeSampleLogits } from '../kernels/sample_logits';
 import { encodeScanForward, encodeScanPack } from '../kernels/scan';
 import { blockParameterNames, EMBEDDING, FINAL_NORM, HEAD, parameterSpecs, type BackboneBlock, type ModelConfig } from '../model/config';
+import { uploadParameters } from '../model/activations';
 import type { ParameterMap } from '../model/init';
 import * as ops from '../model/ops';
 import { poolParameterNames, sashimiLevels, sashimiStageList, stageBlocks, type SashimiLevel, type SashimiStage } from '../model/sashimi-config';
@@ -30,9 +31,8 @@ import type { SashimiState } from '../reference/sashimi';
 import type { LayerState } from '../reference/step';
 import type { BackboneGenerator } from './backbone';
 import { selectivityOf } from '../model/sashimi-capture';
-import type { ChunkTraces, CodeArray, GenerateOptions, GenerateResult } from './generator';
+import { validateGenerateOptions, type ChunkTraces, type CodeArray, type GenerateOptions, type GenerateResult } from './generator';
 import { CallGuard } from './call-guard';
-import { validateSampling } from './sampler';
 import { StageKernel, type StageKernelIo } from './stage-kernel';
 
 /** Samples recorded between two waits on the GPU, which bounds how far the CPU runs ahead. */
@@ -131,11 +131,7 @@ export class SashimiGenerator implements BackboneGenerator {
       center: stages.find((stage) => stage.kind === 'center')!,
       up: stages.filter((stage) => stage.kind === 'up').reverse(),
     };
-    for (const spec of parameterSpecs(config)) {
-      const data = values.get(spec.name);
-      if (!data) throw new Error(`SashimiGenerator: parameter ${spec.name} is missing`);
-      this.params.set(spec.name, ctx.tensor(spec.name, spec.shape, data));
-    }
+    uploadParameters(ctx, 'SashimiGenerator', parameterSpecs(config), values, this.params);
     const { dState: N, dConv: K } = config;
     this.tensors = this.levels.map((level) => this.allocateLevel(level));
     this.current = ctx.tensor('generator current codes', [batch]);
@@ -317,11 +313,8 @@ export class SashimiGenerator implements BackboneGenerator {
 
   /** Samples from the pending logits, feeds each sample back, and hands over chunks of codes. */
   async generate(options: GenerateOptions): Promise<GenerateResult> {
-    validateSampling(options);
+    validateGenerateOptions(options);
     const { samples, chunkSamples } = options;
-    if (!Number.isInteger(samples) || samples < 0) throw new RangeError(`generate: samples = ${samples} must be a non-negative integer`);
-    if (!Number.isInteger(chunkSamples) || chunkSamples < 1) throw new RangeError(`generate: chunkSamples = ${chunkSamples} must be a positive integer`);
-    if (!Number.isInteger(options.seed) || options.seed < 0 || options.seed > 0xffffffff) throw new RangeError(`generate: seed = ${options.seed} must be a u32`);
     const startCode = options.startCode ?? Math.floor(this.V / 2);
     if (!this.logitsPending) await this.step(new Array(this.batch).fill(startCode));
 

@@ -1,9 +1,49 @@
 // Buffers and the loss step that the flat model (lm.ts) and the U-Net (sashimi-lm.ts) share:
-// one residual block's activations for a (B, L) shape, the per-target loss weights, and the
-// cross-entropy over the logits.
-import type { GpuContext, Tensor } from '../context';
+// the parameter upload, one residual block's activations for a (B, L) shape, the
+// per-target loss weights, and the cross-entropy over the logits.
+import { elementCount, type GpuContext, type Tensor } from '../context';
+import type { ParameterSpec } from './config';
+import type { ParameterMap } from './init';
 import type { MixerActivations, MixerDims } from './mixer';
 import * as ops from './ops';
+
+/**
+ * Uploads each spec's values into `params` as a tensor named after the parameter, and
+ * with `grads` a zeroed gradient tensor beside each. Throws, prefixed with `owner`, when
+ * a parameter is missing or its length does not match its shape.
+ */
+export function uploadParameters(
+  ctx: GpuContext,
+  owner: string,
+  specs: readonly ParameterSpec[],
+  values: ParameterMap,
+  params: Map<string, Tensor>,
+  grads?: Map<string, Tensor>,
+): void {
+  for (const spec of specs) {
+    const data = values.get(spec.name);
+    if (!data) throw new Error(`${owner}: parameter ${spec.name} is missing`);
+    if (data.length !== elementCount(spec.shape)) throw new Error(`${owner}: parameter ${spec.name} has ${data.length} values, expected shape [${spec.shape}]`);
+    params.set(spec.name, ctx.tensor(spec.name, spec.shape, data));
+    grads?.set(spec.name, ctx.tensor(`grad ${spec.name}`, spec.shape));
+  }
+}
+
+/** Reads every parameter tensor back to the CPU, by name. */
+export async function readParameterValues(ctx: GpuContext, params: ReadonlyMap<string, Tensor>): Promise<ParameterMap> {
+  const values: ParameterMap = new Map();
+  for (const [name, tensor] of params) values.set(name, await ctx.read(tensor));
+  return values;
+}
+
+/** Overwrites every parameter tensor with its value in `values`; throws, prefixed with `owner`, when one is missing or of another size. */
+export function writeParameterValues(ctx: GpuContext, owner: string, params: ReadonlyMap<string, Tensor>, values: ParameterMap): void {
+  for (const [name, tensor] of params) {
+    const data = values.get(name);
+    if (!data || data.length !== elementCount(tensor.shape)) throw new Error(`${owner}: parameter ${name} is missing or of the wrong size`);
+    ctx.write(tensor, data);
+  }
+}
 
 /** Activations of one residual block, time-major (L, B, ...), kept for the backward. */
 export interface BlockActivations extends MixerActivations {

@@ -9,11 +9,10 @@
 // for one (B, L); the scan keeps only its chunk-boundary states. Buffers are allocated
 // once per shape and reused, so a training loop does not grow GPU memory.
 import type { GpuContext, Tensor } from '../context';
-import { elementCount } from '../context';
 import { encodeConv1dState } from '../kernels/conv1d_state';
 import { scanStateSlots, ScanWorkspace, type ScanShape } from '../kernels/scan';
 import { EMBEDDING, FINAL_NORM, HEAD, innerWidth, layerParameterNames, parameterSpecs, requireFlatBackbone, type ModelConfig, type ParameterSpec } from './config';
-import { allocateBlockActivations, encodeCrossEntropy, uploadTargetWeights, type BlockActivations, type TargetWeights } from './activations';
+import { allocateBlockActivations, encodeCrossEntropy, readParameterValues, uploadParameters, uploadTargetWeights, writeParameterValues, type BlockActivations, type TargetWeights } from './activations';
 import type { ParameterMap } from './init';
 import { encodeMixerBackward, encodeMixerForward, type MixerDims, type MixerScratch, type MixerWeights } from './mixer';
 import * as ops from './ops';
@@ -72,12 +71,7 @@ export class MambaLM {
     requireFlatBackbone(config, 'MambaLM');
     this.DI = innerWidth(config);
     this.specs = parameterSpecs(config);
-    for (const spec of this.specs) {
-      const data = values.get(spec.name);
-      if (!data) throw new Error(`MambaLM: parameter ${spec.name} is missing`);
-      this.params.set(spec.name, ctx.tensor(spec.name, spec.shape, data));
-      this.grads.set(spec.name, ctx.tensor(`grad ${spec.name}`, spec.shape));
-    }
+    uploadParameters(ctx, 'MambaLM', this.specs, values, this.params, this.grads);
     this.scanWorkspace = new ScanWorkspace(ctx);
     this.workspace = ops.createWorkspace(ctx);
   }
@@ -106,18 +100,12 @@ export class MambaLM {
 
   /** Reads every parameter back to the CPU. */
   async readParameters(): Promise<ParameterMap> {
-    const values: ParameterMap = new Map();
-    for (const [name, tensor] of this.params) values.set(name, await this.ctx.read(tensor));
-    return values;
+    return readParameterValues(this.ctx, this.params);
   }
 
   /** Replaces the parameters' values (same config). */
   writeParameters(values: ParameterMap): void {
-    for (const [name, tensor] of this.params) {
-      const data = values.get(name);
-      if (!data || data.length !== elementCount(tensor.shape)) throw new Error(`MambaLM: parameter ${name} is missing or of the wrong size`);
-      this.ctx.write(tensor, data);
-    }
+    writeParameterValues(this.ctx, 'MambaLM', this.params, values);
   }
 
   private param(name: string): Tensor {

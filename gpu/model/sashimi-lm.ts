@@ -14,13 +14,12 @@
 //   down blocks s     -> dRes_s is the gradient of level s's input
 // Buffers are allocated once per (B, L) and reused.
 import type { GpuContext, Tensor } from '../context';
-import { elementCount } from '../context';
 import { scanStateSlots, ScanWorkspace } from '../kernels/scan';
 import { encodeTimePool } from '../kernels/time_pool';
 import { blockParameterNames, EMBEDDING, FINAL_NORM, HEAD, parameterSpecs, type BackboneBlock, type ModelConfig, type ParameterSpec } from './config';
 import type { ParameterMap } from './init';
 import type { LanguageModel, StepResult } from './language-model';
-import { allocateBlockActivations, encodeCrossEntropy, uploadTargetWeights, type BlockActivations, type TargetWeights } from './activations';
+import { allocateBlockActivations, encodeCrossEntropy, readParameterValues, uploadParameters, uploadTargetWeights, writeParameterValues, type BlockActivations, type TargetWeights } from './activations';
 import { encodeMixerBackward, encodeMixerForward, type MixerDims, type MixerScratch, type MixerWeights } from './mixer';
 import * as ops from './ops';
 import type { SashimiBlockTraces, SashimiState } from '../reference/sashimi';
@@ -83,29 +82,17 @@ export class SashimiLM implements LanguageModel {
     this.levels = sashimiLevels(config);
     this.stages = sashimiStageList(config);
     this.specs = parameterSpecs(config);
-    for (const spec of this.specs) {
-      const data = values.get(spec.name);
-      if (!data) throw new Error(`SashimiLM: parameter ${spec.name} is missing`);
-      if (data.length !== elementCount(spec.shape)) throw new Error(`SashimiLM: parameter ${spec.name} has ${data.length} values, expected shape [${spec.shape}]`);
-      this.params.set(spec.name, ctx.tensor(spec.name, spec.shape, data));
-      this.grads.set(spec.name, ctx.tensor(`grad ${spec.name}`, spec.shape));
-    }
+    uploadParameters(ctx, 'SashimiLM', this.specs, values, this.params, this.grads);
     this.scanWorkspace = new ScanWorkspace(ctx);
     this.workspace = ops.createWorkspace(ctx);
   }
 
   async readParameters(): Promise<ParameterMap> {
-    const values: ParameterMap = new Map();
-    for (const [name, tensor] of this.params) values.set(name, await this.ctx.read(tensor));
-    return values;
+    return readParameterValues(this.ctx, this.params);
   }
 
   writeParameters(values: ParameterMap): void {
-    for (const [name, tensor] of this.params) {
-      const data = values.get(name);
-      if (!data || data.length !== elementCount(tensor.shape)) throw new Error(`SashimiLM: parameter ${name} is missing or of the wrong size`);
-      this.ctx.write(tensor, data);
-    }
+    writeParameterValues(this.ctx, 'SashimiLM', this.params, values);
   }
 
   private mixerDims(block: BackboneBlock, B: number, L: number): MixerDims {
