@@ -17,9 +17,8 @@
 import { blockParameterNames, EMBEDDING, FINAL_NORM, HEAD, type BackboneBlock, type ModelConfig } from '../model/config';
 import type { ParameterMap } from '../model/init';
 import { poolParameterNames, sashimiLevels, sashimiStageList, stageBlocks, type SashimiLevel, type SashimiStage } from '../model/sashimi-config';
-import { sampleLogits, sampleUniform, validateSampling } from '../generate/sampler';
 import { mambaBlockRef, rmsNormRef, type BlockForward, type BlockParameters } from './model';
-import { mambaBlockStep, rmsNorm, silu, softplus, type BlockTrace, type LayerState } from './step';
+import { mambaBlockStep, ReferenceGeneratorLoop, rmsNorm, silu, softplus, type BlockTrace, type LayerState } from './step';
 import { timePoolRef } from './time_pool';
 
 function required(params: ParameterMap, name: string): Float32Array {
@@ -374,27 +373,20 @@ export function sashimiStep(config: ModelConfig, params: ParameterMap, codes: Ar
 }
 
 /**
- * The generator loop on the CPU for SaShiMi models, with the semantics of the flat
- * ReferenceGenerator: the logits of the last consumed code stay pending, and generate()
- * samples from them with draws numbered by the samples generated since reset().
+ * The CPU reference generator of SaShiMi models: ReferenceGeneratorLoop's sampling over
+ * sashimiStep, so draws are numbered by the samples generated since reset() as for flat models.
  */
-export class ReferenceSashimiGenerator {
+export class ReferenceSashimiGenerator extends ReferenceGeneratorLoop {
   state: SashimiState;
-  pendingLogits: Float32Array | null = null;
-  private generated = 0;
 
-  constructor(
-    readonly config: ModelConfig,
-    readonly params: ParameterMap,
-    readonly batch: number,
-  ) {
+  constructor(config: ModelConfig, params: ParameterMap, batch: number) {
+    super(config, params, batch);
     this.state = createSashimiState(config, batch);
   }
 
-  reset(): void {
+  override reset(): void {
+    super.reset();
     this.state = createSashimiState(this.config, this.batch);
-    this.pendingLogits = null;
-    this.generated = 0;
   }
 
   /** Feeds one code per stream and returns the logits (B, V). With `traces`, appends each stepped block's trace. */
@@ -402,23 +394,5 @@ export class ReferenceSashimiGenerator {
     if (codes.length !== this.batch) throw new RangeError(`step: ${codes.length} codes for a batch of ${this.batch}`);
     this.pendingLogits = sashimiStep(this.config, this.params, codes, this.state, traces);
     return this.pendingLogits;
-  }
-
-  /** Generates `samples` codes per stream and returns them time-major (samples, B). */
-  generate(options: { samples: number; temperature: number; topP: number; seed: number; startCode?: number }): Uint32Array {
-    validateSampling(options);
-    const V = this.config.vocabSize;
-    if (!this.pendingLogits) this.step(new Array(this.batch).fill(options.startCode ?? Math.floor(V / 2)));
-    const codes = new Uint32Array(options.samples * this.batch);
-    const next = new Array<number>(this.batch);
-    for (let t = 0; t < options.samples; t++) {
-      for (let b = 0; b < this.batch; b++) {
-        next[b] = sampleLogits(this.pendingLogits!, options, sampleUniform(options.seed, b, this.generated), b * V, V);
-        codes[t * this.batch + b] = next[b];
-      }
-      this.generated++;
-      this.step(next);
-    }
-    return codes;
   }
 }

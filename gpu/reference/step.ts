@@ -274,12 +274,11 @@ export interface ReferenceGenerateOptions {
 }
 
 /**
- * The generator loop on the CPU, with the GPU generator's semantics. The logits of the last
- * consumed code stay pending, and generate() samples from them, feeds the sample back and
- * repeats. The benchmarks use it as the TypeScript reference path.
+ * The generator loop of the CPU references, with the GPU generators' semantics. The
+ * logits of the last consumed code stay pending, and generate() samples from them, feeds
+ * the sample back and repeats. Subclasses own the recurrent state and step it.
  */
-export class ReferenceGenerator {
-  states: LayerState[];
+export abstract class ReferenceGeneratorLoop {
   /** Logits (B, V) of the last step, or null after reset(). */
   pendingLogits: Float32Array | null = null;
   /** Samples generated since the last reset, the counter of the random draws. */
@@ -289,21 +288,15 @@ export class ReferenceGenerator {
     readonly config: ModelConfig,
     readonly params: ParameterMap,
     readonly batch: number,
-  ) {
-    this.states = createLayerStates(config, batch);
-  }
+  ) {}
 
+  /** Feeds one code per stream and returns the logits (B, V), which become the pending ones. */
+  abstract step(codes: ArrayLike<number>): Float32Array;
+
+  /** Forgets the pending logits and restarts the draw counter; subclasses also zero their state. */
   reset(): void {
-    this.states = createLayerStates(this.config, this.batch);
     this.pendingLogits = null;
     this.generated = 0;
-  }
-
-  /** Feeds one code per stream and returns the logits (B, V). */
-  step(codes: ArrayLike<number>, traces?: BlockTrace[]): Float32Array {
-    if (codes.length !== this.batch) throw new RangeError(`step: ${codes.length} codes for a batch of ${this.batch}`);
-    this.pendingLogits = modelStep(this.config, this.params, codes, this.states, traces);
-    return this.pendingLogits;
   }
 
   /** Generates `samples` codes per stream; returns them time-major (samples, B). */
@@ -323,5 +316,27 @@ export class ReferenceGenerator {
       this.step(next);
     }
     return codes;
+  }
+}
+
+/** The CPU reference generator of flat models. The benchmarks use it as the TypeScript reference path. */
+export class ReferenceGenerator extends ReferenceGeneratorLoop {
+  states: LayerState[];
+
+  constructor(config: ModelConfig, params: ParameterMap, batch: number) {
+    super(config, params, batch);
+    this.states = createLayerStates(config, batch);
+  }
+
+  override reset(): void {
+    super.reset();
+    this.states = createLayerStates(this.config, this.batch);
+  }
+
+  /** Feeds one code per stream and returns the logits (B, V). */
+  step(codes: ArrayLike<number>, traces?: BlockTrace[]): Float32Array {
+    if (codes.length !== this.batch) throw new RangeError(`step: ${codes.length} codes for a batch of ${this.batch}`);
+    this.pendingLogits = modelStep(this.config, this.params, codes, this.states, traces);
+    return this.pendingLogits;
   }
 }
