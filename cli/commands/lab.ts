@@ -7,7 +7,7 @@ import { writeFileAtomically } from '../../audio/node-file';
 import { encodeCheckpoint } from '../../gpu/model/checkpoint';
 import { createNodeContext } from '../../gpu/node';
 import { LAB_DEFAULTS, runLab, validateLabOptions, type LabLayer, type LabOptions, type LabResult } from '../../gpu/lab/lab';
-import { TokenRole, type TaskOptions } from '../../gpu/lab/tasks';
+import { ROLE_NAMES, TASK_ROLES, TokenRole, type TaskOptions } from '../../gpu/lab/tasks';
 import { UsageError, type ParsedArgs } from '../args';
 import { EXIT_OK, type CliIo, type Command } from '../command';
 import { ProgressLine } from '../progress';
@@ -29,22 +29,6 @@ function defaultOf(read: (options: LabOptions) => unknown): string {
 function taskLength(options: LabOptions): number {
   return options.task.task === 'selective-copying' ? options.task.contextLength : options.task.length;
 }
-
-/** Roles whose mean delta is printed, per task, in display order. */
-const ROLES_SHOWN: Record<TaskOptions['task'], TokenRole[]> = {
-  'selective-copying': [TokenRole.Memorize, TokenRole.Noise, TokenRole.Marker],
-  'induction-heads': [TokenRole.Key, TokenRole.Trigger, TokenRole.Filler, TokenRole.Query],
-};
-
-const ROLE_NAMES: Record<TokenRole, string> = {
-  [TokenRole.Noise]: 'noise',
-  [TokenRole.Memorize]: 'to remember',
-  [TokenRole.Marker]: 'marker',
-  [TokenRole.Filler]: 'filler',
-  [TokenRole.Trigger]: 'trigger',
-  [TokenRole.Key]: 'key',
-  [TokenRole.Query]: 'query',
-};
 
 /** Parses a comma-separated list of positive integers, such as "1,4,16". */
 function parseFactors(text: string): number[] {
@@ -177,7 +161,7 @@ function formatReport(result: LabResult): string {
   }
   lines.push(`mean delta per token role over ${options.traceSequences} sequences (all channels):`);
   for (const layer of result.deltaByRole) {
-    const parts = ROLES_SHOWN[options.task.task]
+    const parts = TASK_ROLES[options.task.task]
       .filter((role) => layer.meanDelta[role] !== undefined)
       .map((role) => `${ROLE_NAMES[role]} ${layer.meanDelta[role]!.toFixed(4)}`);
     lines.push(`  layer ${layer.layer}: ${parts.join(', ')}`);

@@ -25,6 +25,23 @@ export enum TokenRole {
   Query = 6,
 }
 
+/** Display name of each token role, in the CLI's reports and the Lab view. */
+export const ROLE_NAMES: Record<TokenRole, string> = {
+  [TokenRole.Noise]: 'noise',
+  [TokenRole.Memorize]: 'to remember',
+  [TokenRole.Marker]: 'marker',
+  [TokenRole.Filler]: 'filler',
+  [TokenRole.Trigger]: 'trigger',
+  [TokenRole.Key]: 'key',
+  [TokenRole.Query]: 'query',
+};
+
+/** Roles of each task in display order, the highlighted ones first. */
+export const TASK_ROLES: Record<'selective-copying' | 'induction-heads', TokenRole[]> = {
+  'selective-copying': [TokenRole.Memorize, TokenRole.Noise, TokenRole.Marker],
+  'induction-heads': [TokenRole.Key, TokenRole.Trigger, TokenRole.Filler, TokenRole.Query],
+};
+
 /** One batch of task sequences, every array (L, B) time-major. */
 export interface TaskBatch {
   B: number;

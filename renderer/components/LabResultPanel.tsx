@@ -2,10 +2,9 @@
 // mean delta per token role and around the tokens to remember, and the traced example.
 
 import type { LabLayer } from '../../gpu/lab/lab';
-import { TokenRole } from '../../gpu/lab/tasks';
+import { ROLE_NAMES, TASK_ROLES, TokenRole } from '../../gpu/lab/tasks';
 import type { LabRunResult } from '../engine/protocol';
 import { formatCount } from '../lib/format';
-import { ROLE_LABELS, TASK_ROLES } from '../lib/token-row';
 import { TokenDeltaMap } from './TokenDeltaMap';
 
 export const LAYER_KIND_LABELS: Record<LabLayer, string> = {
@@ -81,7 +80,7 @@ export function LabResultPanel({ layer, result, mapLayer }: { layer: LabLayer; r
           <tr>
             <th>Mean delta</th>
             {roles.map((role) => (
-              <th key={role}>{ROLE_LABELS[role]}</th>
+              <th key={role}>{ROLE_NAMES[role]}</th>
             ))}
           </tr>
         </thead>

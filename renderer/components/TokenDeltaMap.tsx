@@ -6,9 +6,10 @@
 
 import { useEffect, useMemo, useRef, useState } from 'react';
 
+import { ROLE_NAMES } from '../../gpu/lab/tasks';
 import type { LabRunResult, SelectivityTrace } from '../engine/protocol';
 import { colorFor, renderHeatmap, valueRange } from '../lib/heatmap';
-import { channelMeanPerStep, layoutTokenRow, positionAt, ROLE_LABELS, tokenCells, tokenTrace, type TokenCell } from '../lib/token-row';
+import { channelMeanPerStep, layoutTokenRow, positionAt, tokenCells, tokenTrace, type TokenCell } from '../lib/token-row';
 import { useElementSize } from './use-element-size';
 
 export interface TokenDeltaMapProps {
@@ -81,7 +82,7 @@ export function TokenDeltaMap({ result, mapLayer, testId }: TokenDeltaMapProps) 
               title={cellTitle(cell)}
               aria-label={cellTitle(cell)}
               data-testid="token-cell"
-              data-role={ROLE_LABELS[cell.role]}
+              data-role={ROLE_NAMES[cell.role]}
             >
               {layout.showLabels ? cell.label : ''}
             </span>
@@ -143,7 +144,7 @@ export function TokenDeltaMap({ result, mapLayer, testId }: TokenDeltaMapProps) 
 
 /** Names a token with its role, once where the two are the same word ('noise'). */
 function describeToken(cell: TokenCell): string {
-  const role = ROLE_LABELS[cell.role];
+  const role = ROLE_NAMES[cell.role];
   return cell.name === role ? cell.name : `${cell.name} (${role})`;
 }
 

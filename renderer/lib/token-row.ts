@@ -20,23 +20,6 @@ export interface TokenCell {
   answer?: { expected: string; predicted: string; correct: boolean };
 }
 
-/** Display name of each token role. */
-export const ROLE_LABELS: Record<TokenRole, string> = {
-  [TokenRole.Noise]: 'noise',
-  [TokenRole.Memorize]: 'to remember',
-  [TokenRole.Marker]: 'marker',
-  [TokenRole.Filler]: 'filler',
-  [TokenRole.Trigger]: 'trigger',
-  [TokenRole.Key]: 'key',
-  [TokenRole.Query]: 'query',
-};
-
-/** Roles of each task in display order, the highlighted ones first. */
-export const TASK_ROLES: Record<'selective-copying' | 'induction-heads', TokenRole[]> = {
-  'selective-copying': [TokenRole.Memorize, TokenRole.Noise, TokenRole.Marker],
-  'induction-heads': [TokenRole.Key, TokenRole.Trigger, TokenRole.Filler, TokenRole.Query],
-};
-
 const EMPHASIS: Record<TokenRole, TokenEmphasis> = {
   [TokenRole.Memorize]: 'anchor',
   [TokenRole.Key]: 'anchor',
