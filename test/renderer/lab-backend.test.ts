@@ -12,7 +12,8 @@ import { acquireNodeDevice } from '../../gpu/node';
 import { summarizeAdapter } from '../../renderer/engine/adapter';
 import type { EngineBackend } from '../../renderer/engine/engine-host';
 import { createMambaBackend } from '../../renderer/engine/mamba-backend';
-import type { EngineError, EngineEvent, EngineEventOf, LabProgress } from '../../renderer/engine/protocol';
+import type { EngineEvent, EngineEventOf, LabProgress } from '../../renderer/engine/protocol';
+import { eventWaiter, rejection } from '../support/engine-events';
 
 const TINY: LabOptions = {
   ...LAB_DEFAULTS['selective-copying'],
@@ -56,25 +57,7 @@ after(() => {
   assert.deepEqual(gpuErrors, [], 'uncaptured WebGPU errors');
 });
 
-/** Resolves with the first event of `type` after index `from` that passes `accept`. */
-async function nextEvent<T extends EngineEvent['type']>(type: T, from: number, accept: (event: EngineEventOf<T>) => boolean = () => true, timeoutMs = 180_000): Promise<EngineEventOf<T>> {
-  const started = Date.now();
-  for (;;) {
-    const found = events.slice(from).find((event): event is EngineEventOf<T> => event.type === type && accept(event as EngineEventOf<T>));
-    if (found) return found;
-    if (Date.now() - started > timeoutMs) assert.fail(`no ${type} event within ${timeoutMs} ms; events: ${events.slice(from).map((event) => event.type).join(', ')}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
-
-async function rejection(promise: Promise<unknown>): Promise<EngineError> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as EngineError;
-  }
-  return assert.fail('the request did not fail');
-}
+const nextEvent = eventWaiter(events, 180_000);
 
 function progressOf(from: number, runId: number): LabProgress[] {
   return events

@@ -14,8 +14,9 @@ import { acquireNodeDevice } from '../../gpu/node';
 import { summarizeAdapter } from '../../renderer/engine/adapter';
 import type { EngineBackend } from '../../renderer/engine/engine-host';
 import { createMambaBackend } from '../../renderer/engine/mamba-backend';
-import type { EngineError, EngineEvent, EngineEventOf, EngineEventType, TrainConfig } from '../../renderer/engine/protocol';
+import type { EngineEvent, EngineEventOf, TrainConfig } from '../../renderer/engine/protocol';
 import { assertClose } from '../support/compare';
+import { eventWaiter, rejection } from '../support/engine-events';
 
 const config = resolveConfig({ dModel: 16, nLayers: 2, dState: 8 });
 const checkpoint = encodeCheckpoint({ config, params: initParameters(config, 3), trainer: { step: 12 } });
@@ -63,25 +64,7 @@ after(() => {
   device.destroy();
 });
 
-/** Resolves with the first event of `type` after index `from` that passes `accept`. */
-async function nextEvent<T extends EngineEventType>(type: T, from: number, accept: (event: EngineEventOf<T>) => boolean = () => true, timeoutMs = 120_000): Promise<EngineEventOf<T>> {
-  const started = Date.now();
-  for (;;) {
-    const found = events.slice(from).find((event): event is EngineEventOf<T> => event.type === type && accept(event as EngineEventOf<T>));
-    if (found) return found;
-    if (Date.now() - started > timeoutMs) assert.fail(`no ${type} event within ${timeoutMs} ms; events: ${events.slice(from).map((event) => event.type).join(', ')}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
-
-async function rejection(promise: Promise<unknown>): Promise<EngineError> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as EngineError;
-  }
-  return assert.fail('the request did not fail');
-}
+const nextEvent = eventWaiter(events, 120_000);
 
 test('backend reports a missing default model', async () => {
   const error = await rejection(backend.loadDefaultModel());
