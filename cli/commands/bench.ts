@@ -50,7 +50,7 @@ interface BenchPlan {
 }
 
 const FLAT_MODEL: ConfigInput = { dModel: 64, nLayers: 8, dState: 16, expand: 2 };
-/** docs/sashimi.md's default U-Net: pools [4, 4], width doubling, 2 blocks per stage (10 blocks). */
+/** The default U-Net config: pools [4, 4], width doubling, 2 blocks per stage (10 blocks). */
 const UNET_MODEL: ConfigInput = { backbone: 'sashimi', dModel: 64, dState: 16, expand: 2 };
 
 /**

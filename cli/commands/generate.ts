@@ -89,7 +89,7 @@ export async function readPrompt(
   const rest = promptCodes.subarray(parallel);
   if (rest.length === 0) return;
   const rate = config.sampleRateHz;
-  io.stderr(`reading the prompt's last ${(rest.length / rate).toFixed(2)} s step by step, after a parallel forward over its first ${(parallel / rate).toFixed(2)} s, the most one forward holds here\n`);
+  io.stderr(`prompt: the first ${(parallel / rate).toFixed(2)} s run through one parallel forward, the longest one forward may take here, and the last ${(rest.length / rate).toFixed(2)} s step by step\n`);
   for (let start = 0; start < rest.length; start += PROMPT_STEP_PIECE) await generator.step(repeated(rest.subarray(start, start + PROMPT_STEP_PIECE)));
 }
 

@@ -165,7 +165,7 @@ export class SashimiGenerator implements BackboneGenerator {
   }
 
   /**
-   * Returns what a stage's fused kernel does besides its blocks: the top level's first stage
+   * Returns the parts a stage's fused kernel runs besides its blocks: the top level's first stage
    * embeds the codes, down stages fill their level's pooling buffers, and the top level's
    * last stage ends in the head when headFused.
    */
@@ -245,8 +245,8 @@ export class SashimiGenerator implements BackboneGenerator {
     if (state.blocks.length !== this.blockStates.length) throw new ShapeError(`setState: ${state.blocks.length} block states for a model of ${this.blockStates.length} blocks`);
     // ctx.write lands before work recorded but not yet submitted, so submit that first.
     ctx.submit();
-    const checked = (values: Float32Array, count: number, what: string, layout: string) => {
-      if (values.length !== count) throw new ShapeError(`setState: ${what} has ${values.length} values, expected ${layout} = ${count}`);
+    const checked = (values: Float32Array, count: number, name: string, layout: string) => {
+      if (values.length !== count) throw new ShapeError(`setState: ${name} has ${values.length} values, expected ${layout} = ${count}`);
       return values;
     };
     this.blockStates.forEach((target, i) => {

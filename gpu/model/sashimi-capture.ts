@@ -7,15 +7,15 @@
 // up to a multiple of the pool product. Every level is causal, so the first
 // n_s = floor(L / stride_s) positions of level s do not depend on the padding, and after L
 // samples the step schedule of sashimiStep has stepped level s exactly n_s times. So:
-//   - a block's conv state holds its inputs x at positions n_s - K .. n_s - 1;
+//   - a block's conv state contains its inputs x at positions n_s - K .. n_s - 1;
 //   - its SSM state is the scan's state after position n_s - 1. When n_s is the level's
 //     whole length, that is the forward's last saved state. Otherwise the scan runs again
 //     over the first n_s positions of the forward's own scan inputs;
-//   - level s's down buffer (B, p D_s) holds, in column block j, the skip of the last
+//   - level s's down buffer (B, p D_s) contains, in column block j, the skip of the last
 //     position <= n_s - 1 that is j modulo p. With g = floor(n_s / p) and f = n_s mod p,
 //     blocks j < f come from pooled row g (the unfinished group) and the others from row
 //     g - 1, the last full group, which stepping leaves there too;
-//   - its up buffer holds UpPool's linear output of row g - 1, the last finished pooled step.
+//   - its up buffer contains UpPool's linear output of row g - 1, the last finished pooled step.
 import type { GpuContext, Tensor } from '../context';
 import { encodeConv1dState } from '../kernels/conv1d_state';
 import { encodeScanForward } from '../kernels/scan';

@@ -45,16 +45,16 @@ test('inspection plan on a U-Net grid', () => {
     [121, 3, 4],
   ] as const) {
     const plan = planInspection(total, context, LIMITS, align);
-    const what = `${total} codes, grid ${align}`;
-    assert.equal(plan.inputLength % align, 0, `${what}: input length ${plan.inputLength}`);
+    const label = `${total} codes, grid ${align}`;
+    assert.equal(plan.inputLength % align, 0, `${label}: input length ${plan.inputLength}`);
     const covered = new Uint8Array(total);
     for (const segment of plan.segments) {
-      assert.equal(segment.inputStart % align, 0, `${what}: segment start ${segment.inputStart}`);
-      if (segment.inputStart > 0) assert.ok(segment.outputStart - segment.inputStart >= LIMITS.warmupSamples, `${what}: warm-up before ${segment.outputStart}`);
-      assert.ok(segment.outputEnd <= segment.inputStart + plan.inputLength, `${what}: segment ending at ${segment.outputEnd}`);
+      assert.equal(segment.inputStart % align, 0, `${label}: segment start ${segment.inputStart}`);
+      if (segment.inputStart > 0) assert.ok(segment.outputStart - segment.inputStart >= LIMITS.warmupSamples, `${label}: warm-up before ${segment.outputStart}`);
+      assert.ok(segment.outputEnd <= segment.inputStart + plan.inputLength, `${label}: segment ending at ${segment.outputEnd}`);
       for (let position = segment.outputStart; position < segment.outputEnd; position++) covered[position]!++;
     }
-    for (let position = 0; position < total; position++) assert.equal(covered[position], position < context ? 0 : 1, `${what}: position ${position}`);
+    for (let position = 0; position < total; position++) assert.equal(covered[position], position < context ? 0 : 1, `${label}: position ${position}`);
   }
   // A short span is padded up to the grid.
   assert.equal(planInspection(90, 10, LIMITS, 16).inputLength, 96);

@@ -9,10 +9,10 @@ import type { CodeArray } from '../../gpu/generate/generator';
 import { SashimiGenerator } from '../../gpu/generate/sashimi-generator';
 import { initParameters } from '../../gpu/model/init';
 import { SashimiLM } from '../../gpu/model/sashimi-lm';
-import { sashimiPrefillRef, type SashimiState } from '../../gpu/reference/sashimi';
+import { sashimiPrefillRef } from '../../gpu/reference/sashimi';
 import { Rng } from '../../gpu/util/rng';
 import { assertClose, type Tolerance } from '../support/compare';
-import { tinySashimiConfig } from '../support/sashimi';
+import { assertSameState, tinySashimiConfig } from '../support/sashimi';
 
 // Pool product 6, so that the prompt lengths below end inside a group at level 0, at level 1, or both.
 const config = tinySashimiConfig([2, 3]);
@@ -21,17 +21,6 @@ const V = config.vocabSize;
 const TOLERANCE: Tolerance = { rtol: 1e-4, atol: 1e-4 };
 const PROMPT_LENGTHS = [1, 5, 6, 7, 16, 41];
 
-function assertSameState(actual: SashimiState, expected: SashimiState, what: string): void {
-  assert.equal(actual.time, expected.time, `${what}: time`);
-  assert.equal(actual.blocks.length, expected.blocks.length, `${what}: block count`);
-  actual.blocks.forEach((block, i) => {
-    assertClose(block.conv, expected.blocks[i].conv, TOLERANCE, `${what}: block ${i} conv state`);
-    assertClose(block.ssm, expected.blocks[i].ssm, TOLERANCE, `${what}: block ${i} SSM state`);
-  });
-  assert.equal(actual.down.length, expected.down.length, `${what}: level count`);
-  actual.down.forEach((buffer, s) => assertClose(buffer, expected.down[s], TOLERANCE, `${what}: level ${s} down buffer`));
-  actual.up.forEach((buffer, s) => assertClose(buffer, expected.up[s], TOLERANCE, `${what}: level ${s} up buffer`));
-}
 
 async function generateCodes(generator: SashimiGenerator, seed: number): Promise<number[]> {
   const B = generator.batch;
@@ -60,7 +49,7 @@ describe('SaShiMi prefill', () => {
 
         generator.reset();
         const stepped = await generator.step(codes);
-        assertSameState(state, await generator.getState(), `L=${L}`);
+        assertSameState(state, await generator.getState(), TOLERANCE, `L=${L}`);
         assertClose(lastLogits, stepped.subarray((L - 1) * B * V), TOLERANCE, `L=${L} last logits`);
 
         // The next logits: one more code fed after the prefilled state and after the stepped one.
@@ -88,7 +77,7 @@ describe('SaShiMi prefill', () => {
     const model = new SashimiLM(ctx, config, params);
     const gpu = await model.prefill(codes, B);
     const cpu = sashimiPrefillRef(config, params, codes, B);
-    assertSameState(gpu.state, cpu.state, 'GPU against CPU');
+    assertSameState(gpu.state, cpu.state, TOLERANCE, 'GPU against CPU');
     assertClose(gpu.lastLogits, cpu.lastLogits, TOLERANCE, 'last logits');
     model.destroy();
   });

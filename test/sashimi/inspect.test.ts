@@ -1,6 +1,6 @@
-// `mamba-audio inspect` on a SaShiMi checkpoint, run as the real executable: the trace
-// files hold every block of every level at its level's time resolution, equal to the CPU
-// reference, and the PNG has one band per block and trace, which its sidecar describes.
+// `mamba-audio inspect` on a SaShiMi checkpoint, run as the real executable. The trace
+// files contain every block of every level at its level's time resolution, equal to the
+// CPU reference. The PNG has one band per block and trace, and its sidecar describes them.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';

@@ -6,10 +6,11 @@ import { describe, test } from 'node:test';
 import { blockParameterNames, resolveConfig, type ConfigInput } from '../../gpu/model/config';
 import { initParameters, type ParameterMap } from '../../gpu/model/init';
 import { modelForwardRef } from '../../gpu/reference/model';
-import { createSashimiState, ReferenceSashimiGenerator, sashimiForwardRef, sashimiPrefillRef, sashimiStep, sashimiTracesRef, type SashimiState, type SashimiStepTraces } from '../../gpu/reference/sashimi';
+import { createSashimiState, ReferenceSashimiGenerator, sashimiForwardRef, sashimiPrefillRef, sashimiStep, sashimiTracesRef, type SashimiStepTraces } from '../../gpu/reference/sashimi';
 import { timePoolRef, type TimePoolShape } from '../../gpu/reference/time_pool';
 import { Rng } from '../../gpu/util/rng';
 import { assertClose } from '../support/compare';
+import { assertSameState } from '../support/sashimi';
 
 const STEP_TOLERANCE = { rtol: 1e-4, atol: 1e-5 };
 
@@ -135,7 +136,7 @@ describe('SaShiMi reference', () => {
         let logits: Float32Array = new Float32Array(0);
         for (let t = 0; t < L; t++) logits = sashimiStep(config, params, codes.slice(t * B, (t + 1) * B), stepped);
         const { state, lastLogits } = sashimiPrefillRef(config, params, codes, B);
-        assertSameState(state, stepped, `L=${L} B=${B}`);
+        assertSameState(state, stepped, STEP_TOLERANCE, `L=${L} B=${B}`);
         assertClose(lastLogits, logits, STEP_TOLERANCE, `L=${L} B=${B} last logits`);
 
         // Generation continues identically from either state.
@@ -173,14 +174,3 @@ describe('SaShiMi reference', () => {
   });
 });
 
-/** Asserts that two U-Net states agree: every block's conv and SSM state, both pooling buffers of every level, and the time. */
-function assertSameState(actual: SashimiState, expected: SashimiState, what: string): void {
-  assert.equal(actual.time, expected.time, `${what}: time`);
-  assert.equal(actual.blocks.length, expected.blocks.length, `${what}: block count`);
-  actual.blocks.forEach((block, i) => {
-    assertClose(block.conv, expected.blocks[i].conv, STEP_TOLERANCE, `${what}: block ${i} conv state`);
-    assertClose(block.ssm, expected.blocks[i].ssm, STEP_TOLERANCE, `${what}: block ${i} SSM state`);
-  });
-  actual.down.forEach((buffer, s) => assertClose(buffer, expected.down[s], STEP_TOLERANCE, `${what}: level ${s} down buffer`));
-  actual.up.forEach((buffer, s) => assertClose(buffer, expected.up[s], STEP_TOLERANCE, `${what}: level ${s} up buffer`));
-}
